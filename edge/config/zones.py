@@ -1,0 +1,46 @@
+"""Calibrated zones in image pixels: teacher area, board, PE stations, floor homography."""
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import StrictModel
+
+__all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES"]
+
+Point = tuple[float, float]
+Polygon = list[Point]
+EXERCISES = ("situp", "rope_skip", "jumping_jack", "squat", "pullup")
+
+
+def _check_polygon(p: Polygon | None) -> Polygon | None:
+    if p is not None and len(p) < 3:
+        raise ValueError(f"a polygon needs at least 3 points (got {len(p)})")
+    return p
+
+
+class StationConfig(StrictModel):
+    exercise: Literal["situp", "rope_skip", "jumping_jack", "squat", "pullup"]
+    polygon: Polygon
+
+    _poly = field_validator("polygon")(_check_polygon)
+
+
+class FloorConfig(StrictModel):
+    image: list[Point] = Field(description="Four floor points in image pixels.")
+    world_m: list[Point] = Field(description="The same four points on the floor, in metres.")
+
+    @model_validator(mode="after")
+    def _four_points(self) -> "FloorConfig":
+        if len(self.image) != 4 or len(self.world_m) != 4:
+            raise ValueError("floor calibration needs exactly 4 image points and 4 world points")
+        return self
+
+
+class ZonesConfig(StrictModel):
+    teacher: Polygon | None = Field(None, description="Teacher area (front of the room).")
+    board: Polygon | None = Field(None, description="Area in front of the board.")
+    stations: dict[str, StationConfig] = Field(default_factory=dict, description="PE stations.")
+    floor: FloorConfig | None = Field(None, description="Floor calibration for metric distances.")
+
+    _poly = field_validator("teacher", "board")(_check_polygon)

@@ -1,0 +1,104 @@
+"""The one place ONNX sessions are made: manifest lookup, providers, threads, warm-up."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST_PATH = PACKAGE_DIR / "manifest.toml"
+
+
+class ModelError(Exception):
+    """A model that cannot be found, verified or loaded."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One manifest entry; ``path`` is resolved against the package or a models directory."""
+
+    name: str
+    path: Path
+    sha256: str
+    license: str
+    upstream: str
+    task: str
+    inputs: str
+    outputs: str
+    license_file: str
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How to run a model: thread counts and execution providers in order of preference."""
+
+    intra_op_threads: int = 2
+    inter_op_threads: int = 1
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+
+
+@cache
+def manifest(models_dir: Path | None = None) -> dict[str, ModelEntry]:
+    """Manifest entries by name; files are looked up in ``models_dir`` when given."""
+    raw = tomllib.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    base = PACKAGE_DIR if models_dir is None else Path(models_dir)
+    entries = {}
+    for name, e in raw.items():
+        path = base / e["file"] if models_dir is None else base / Path(e["file"]).name
+        entries[name] = ModelEntry(
+            name=name, path=path, sha256=e["sha256"], license=e["license"],
+            upstream=e["upstream"], task=e["task"], inputs=e["inputs"], outputs=e["outputs"],
+            license_file=e["license_file"],
+        )
+    return entries
+
+
+def resolve_model(name_or_path: str | Path, models_dir: Path | None = None) -> Path:
+    """Path of a manifest model by name, or of a user-supplied ONNX file.
+
+    :raises ModelError: when neither a manifest name nor an existing file.
+    """
+    entries = manifest(models_dir)
+    if str(name_or_path) in entries:
+        path = entries[str(name_or_path)].path
+    else:
+        path = Path(name_or_path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    return path
+
+
+def chosen_providers(preferred: tuple[str, ...] | list[str]) -> list[str]:
+    """Preferred providers that this onnxruntime build offers, CPU always last as a fallback."""
+    available = set(ort.get_available_providers())
+    chosen = [p for p in preferred if p in available and p != "CPUExecutionProvider"]
+    return chosen + ["CPUExecutionProvider"]
+
+
+def create_session(
+    name_or_path: str | Path, options: SessionOptions = SessionOptions(),
+    models_dir: Path | None = None, warmup: dict[str, np.ndarray] | None = None,
+) -> ort.InferenceSession:
+    """Load a model with the given threads and providers; run ``warmup`` inputs once if given.
+
+    :raises ModelError: when the file is missing or onnxruntime cannot load it.
+    """
+    path = resolve_model(name_or_path, models_dir)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = options.intra_op_threads
+    so.inter_op_num_threads = options.inter_op_threads
+    so.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(
+            str(path), sess_options=so, providers=chosen_providers(options.providers)
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"cannot load model {path}: {exc}") from None
+    if warmup is not None:
+        session.run(None, warmup)
+    return session

@@ -1,0 +1,83 @@
+"""Timestamped samples every source yields; the vocabulary shared by sensors, models and edge.
+
+Times ``t`` are seconds on the source's own clock (0 at its start for files, monotonic for live
+inputs). Frames and audio live in memory only: nothing here is ever serialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# COCO-17 keypoint order, used everywhere inside the project (SPEC 4).
+KEYPOINTS: tuple[str, ...] = (
+    "nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow",
+    "r_elbow", "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle",
+)
+KP: dict[str, int] = {name: i for i, name in enumerate(KEYPOINTS)}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded camera image (BGR, uint8, HxWx3). Memory only."""
+
+    t: float
+    image: np.ndarray
+    source: str = "camera"
+    index: int = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+@dataclass
+class Person:
+    """One detected person: ``kp`` is float32 (17, 3) = x, y in pixels and score 0..1."""
+
+    kp: np.ndarray
+    score: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.kp = np.asarray(self.kp, dtype=np.float32).reshape(17, 3)
+
+
+@dataclass(frozen=True)
+class PoseSample:
+    """People seen at time ``t`` in an image of ``size`` (width, height); no identities."""
+
+    t: float
+    people: list[Person]
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """Speech probability of the room (and of a teacher channel) and level over a short span."""
+
+    t: float
+    speech: float
+    teacher_speech: float | None = None
+    dba: float | None = None
+    duration: float = 0.5
+
+
+@dataclass(frozen=True)
+class HeartRateSample:
+    """Beats per minute per opaque band id at time ``t`` (None = contact lost)."""
+
+    t: float
+    bpm: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvironmentSample:
+    """Environment readings at time ``t``: keys co2_ppm, temp_c, rh, lux_desk, lux_board, noise_dba."""
+
+    t: float
+    values: dict[str, float] = field(default_factory=dict)
+
+
+Sample = PoseSample | AudioFeatures | HeartRateSample | EnvironmentSample
