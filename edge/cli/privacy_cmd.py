@@ -1,0 +1,44 @@
+"""`edge privacy audit --db F [--json]`: exit 1 listing findings, 0 "ok", 2 unreadable (SPEC 3.5)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from edge.privacy_audit import AuditError, audit_database
+
+from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `edge privacy audit`."""
+    parser = sub.add_parser("privacy", help="privacy tools (SPEC 3)")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    audit = verbs.add_parser(
+        "audit",
+        help="scan a store (tables and outbox) for blobs, images, track ids, per-person series; "
+        "exit 1 when anything is found",
+    )
+    audit.add_argument("--db", metavar="F", required=True, help="SQLite store to scan")
+    audit.add_argument("--json", action="store_true", help="print one JSON report")
+    audit.set_defaults(func=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    try:
+        report = audit_database(args.db)
+    except AuditError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if args.json:
+        print(json.dumps({"ok": report.ok, "tables": report.tables, "rows": report.rows,
+                          "findings": [asdict(f) for f in report.findings]}))
+    elif report.ok:
+        print(f"ok: {report.tables} tables, {report.rows} rows scanned, nothing about individuals")
+    else:
+        for finding in report.findings:
+            print(finding)
+        print(f"{len(report.findings)} privacy finding(s) in {args.db}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILURE

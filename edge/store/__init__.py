@@ -1,0 +1,23 @@
+"""The SQLite aggregate store: windows, lessons, outbox (drained by sync/) and meta.
+
+``Store(path)`` opens (and migrates) a store; ``store.write_record(record)`` writes a SPEC 5
+record and its outbox row atomically. See :mod:`edge.store.schema` for the tables.
+"""
+
+from .retention import RetentionResult, apply_retention
+from .schema import SCHEMA_VERSION, SchemaError, migrate, schema_version
+from .store import MODES, RECORD_TYPES, PrivacyViolation, Store, StoreError
+
+__all__ = [
+    "MODES",
+    "RECORD_TYPES",
+    "SCHEMA_VERSION",
+    "PrivacyViolation",
+    "RetentionResult",
+    "SchemaError",
+    "Store",
+    "StoreError",
+    "apply_retention",
+    "migrate",
+    "schema_version",
+]
