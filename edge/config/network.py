@@ -49,3 +49,6 @@ class WebConfig(StrictModel):
     technician_token: str | None = Field(
         None, min_length=16, description="Technician token; generated at first start when unset."
     )
+    lan_only: bool = Field(
+        True, description="Refuse clients whose address is not private, loopback or link-local."
+    )

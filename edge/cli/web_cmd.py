@@ -1,0 +1,37 @@
+"""`edge web token [--config F]`: show the page's access tokens (generated at first use)."""
+
+from __future__ import annotations
+
+import argparse
+
+from edge.web.auth import TokenError, ensure_tokens, tokens_path
+
+from .common import EXIT_OK, CliError, add_config_argument, config_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("web", help="the local web page's access")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    token = verbs.add_parser(
+        "token", help="print the teacher and technician tokens and the links that log in with them"
+    )
+    add_config_argument(token)
+    token.set_defaults(func=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        tokens = ensure_tokens(config)
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    host = "<device>" if config.web.host in ("0.0.0.0", "::") else config.web.host
+    base = f"http://{host}:{config.web.port}"
+    print(f"teacher:    {tokens.teacher}")
+    print(f"technician: {tokens.technician}")
+    print(f"teacher page:     {base}/?token={tokens.teacher}")
+    print(f"calibration page: {base}/calibration?token={tokens.technician}")
+    if not (config.web.token and config.web.technician_token):
+        print(f"(generated tokens are kept in {tokens_path(config)})")
+    return EXIT_OK

@@ -1,0 +1,69 @@
+"""Prometheus exposition of the daemon's counters (``GET /metrics``), read from LiveState at
+scrape time so nothing is registered globally and several apps can live in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edge.live import CAMERA_STATES, LiveState
+
+from .auth import require_teacher
+
+__all__ = ["LiveCollector", "metrics_registry", "metrics_router"]
+
+metrics_router = APIRouter(tags=["metrics"], dependencies=[Depends(require_teacher)])
+
+
+class LiveCollector(Collector):
+    """``edge_*`` metrics from a :class:`LiveState`."""
+
+    def __init__(self, live: LiveState):
+        self.live = live
+
+    def collect(self) -> Iterator[Metric]:
+        counters = self.live.counters()
+        cams = counters["cameras"]
+        per_camera = {
+            "fps_analysed": ("edge_fps_analysed", "Frames analysed per second."),
+            "fps_skipped": ("edge_fps_skipped", "Frames dropped per second (model busy)."),
+            "inference_ms": ("edge_inference_ms", "Model inference time per frame, milliseconds."),
+        }
+        for attr, (name, doc) in per_camera.items():
+            family = GaugeMetricFamily(name, doc, labels=["camera"])
+            for cam, values in cams.items():
+                family.add_metric([cam], float(getattr(values, attr)))
+            yield family
+        state = GaugeMetricFamily("edge_camera_state", "1 for the camera's current state.",
+                                  labels=["camera", "state"])
+        for cam, values in cams.items():
+            for name in CAMERA_STATES:
+                state.add_metric([cam, name], float(values.state == name))
+        yield state
+        yield GaugeMetricFamily("edge_outbox_depth", "Aggregates waiting to be sent over MQTT.",
+                                value=counters["outbox_depth"])
+        yield CounterMetricFamily("edge_windows_written", "Window records stored since start.",
+                                  value=counters["windows_written"])
+        yield GaugeMetricFamily("edge_lesson_running", "1 while a lesson runs.",
+                                value=float(counters["lesson_running"]))
+        yield GaugeMetricFamily("edge_live_listeners", "Open live-page event streams.",
+                                value=counters["listeners"])
+
+
+def metrics_registry(live: LiveState) -> CollectorRegistry:
+    """A registry of its own holding one :class:`LiveCollector`."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LiveCollector(live))
+    return registry
+
+
+@metrics_router.get("/metrics", response_class=Response,
+                    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request) -> Response:
+    """Prometheus text exposition of the daemon's counters."""
+    return Response(generate_latest(request.app.state.metrics_registry),
+                    media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,107 @@
+"""The pages and their files: teacher page, calibration page, static assets, offline API docs.
+
+Opening a page as ``/?token=<token>`` sets the session cookie and redirects to the clean URL,
+so the token does not stay in the address bar or the browser history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from .auth import (
+    COOKIE,
+    TECHNICIAN,
+    client_allowed,
+    require_teacher,
+    role_of,
+    session_cookie,
+)
+
+__all__ = ["STATIC_DIR", "assets_router", "pages_router"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+COOKIE_MAX_AGE = 180 * 24 * 3600  # a school term: the page on the classroom PC stays logged in
+
+pages_router = APIRouter(include_in_schema=False)
+assets_router = APIRouter(include_in_schema=False, dependencies=[Depends(require_teacher)])
+
+_LOGIN = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>classroom-edge</title>
+<style>body{font:1.4rem/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:1rem}</style>
+</head><body><h1>{status}</h1>
+<p>请使用设备管理员提供的链接打开本页（<code>edge web token</code>）。</p>
+<p>Open this page with the link from the device administrator (<code>edge web token</code>).</p>
+</body></html>"""
+
+
+def _page(request: Request, token: str | None, name: str, role_needed: str | None) -> Response:
+    """Serve ``name`` to a client holding the role, or log it in from ``?token=``."""
+    state: Any = request.app.state
+    if state.lan_only and not client_allowed(request.client and request.client.host):
+        return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
+    if token is not None:
+        role = role_of(state.tokens, token, None)
+        if role is None:
+            return HTMLResponse(_LOGIN.replace("{status}", "401"), status_code=401)
+        clean = request.url.remove_query_params("token")
+        response = RedirectResponse(clean.path + (f"?{clean.query}" if clean.query else ""), 303)
+        response.set_cookie(COOKIE, session_cookie(state.tokens, role), max_age=COOKIE_MAX_AGE,
+                            httponly=True, samesite="strict")
+        return response
+    role = role_of(state.tokens, None, request.cookies.get(COOKIE))
+    if role is None:
+        return HTMLResponse(_LOGIN.replace("{status}", "401"), status_code=401)
+    if role_needed == TECHNICIAN and role != TECHNICIAN:
+        return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
+    return FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-store"})
+
+
+@pages_router.get("/")
+def index(request: Request, token: str | None = None) -> Response:
+    return _page(request, token, "index.html", None)
+
+
+@pages_router.get("/calibration")
+def calibration(request: Request, token: str | None = None) -> Response:
+    return _page(request, token, "calibration.html", TECHNICIAN)
+
+
+def _file_in(base: Path, name: str) -> FileResponse:
+    """``base/name`` if it is a file inside ``base`` (no escaping with ``..``), else 404."""
+    path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file():
+        raise HTTPException(404, "not found")
+    return FileResponse(path)
+
+
+@assets_router.get("/static/{name:path}")
+def static_file(name: str) -> FileResponse:
+    return _file_in(STATIC_DIR, name)
+
+
+@assets_router.get("/docs/assets/{name}")
+def swagger_asset(name: str) -> FileResponse:
+    return _file_in(SWAGGER_DIR, name)
+
+
+@assets_router.get("/openapi.json")
+def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@assets_router.get("/docs")
+def docs() -> HTMLResponse:
+    """Swagger UI from the files vendored by the swagger-ui-bundle package (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="classroom-edge API",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+    )

@@ -1,0 +1,53 @@
+"""Response models of the web API (they make the OpenAPI document precise)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="Always `ok` while the web app answers.")
+
+
+class Record(BaseModel):
+    """A SPEC 5 aggregate record (window or lesson); ``id``/``created`` when read from the store."""
+
+    type: Literal["window", "lesson"]
+    mode: Literal["classroom", "pe"]
+    start: float
+    end: float
+    n: int | None
+    suppressed: bool
+    metrics: dict[str, Any]
+    id: int | None = None
+    created: float | None = None
+
+
+class LessonInfo(BaseModel):
+    id: str = Field(description="Id of the live lesson (in memory; the store numbers it at the end).")
+    start: float | None = Field(description="Start on the records' clock.")
+    end: float | None
+    started_at: float = Field(description="Wall-clock start, unix seconds.")
+    running: bool
+
+
+class Live(BaseModel):
+    mode: Literal["classroom", "pe"]
+    lesson: LessonInfo | None
+    metrics: dict[str, Any] = Field(description="The latest window's metrics (current numbers).")
+    windows: list[Record] = Field(description="The current lesson's windows, oldest first.")
+    lesson_record: Record | None = Field(description="The lesson record once the lesson ended.")
+    version: int = Field(description="Change counter; live events with a higher one are newer.")
+
+
+class LessonDetail(BaseModel):
+    lesson: Record
+    windows: list[Record]
+
+
+class Problem(BaseModel):
+    detail: str
