@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean install upgrade uninstall
 
 $(BIN)/edge: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,3 +24,13 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# On the device, as root: virtualenv in /opt/classroom-edge, unit, config (see systemd/README.md).
+install:
+	systemd/install.sh install
+
+upgrade:
+	systemd/install.sh upgrade
+
+uninstall:
+	systemd/install.sh uninstall

@@ -12,7 +12,9 @@ import importlib
 
 VERBS: dict[str, str] = {
     "audio": "edge.cli.calibrate_audio",
+    "camera": "edge.cli.calibrate_camera",
     "sensors": "edge.cli.calibrate_sensors",
+    "zones": "edge.cli.calibrate_zones",
 }
 
 

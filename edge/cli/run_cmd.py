@@ -1,0 +1,52 @@
+"""`edge run [--config F]`: the daemon (SPEC 6). Exit 0 after SIGTERM/SIGINT with data flushed."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from .common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    add_config_argument,
+    config_from_args,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `edge run`."""
+    parser = sub.add_parser(
+        "run", help="the daemon: cameras, pose, lessons, store, web page, sync",
+        description="Runs until SIGTERM or Ctrl-C; then the running lesson is closed and stored. "
+        "Settings come from --config plus EDGE__SECTION__KEY environment overrides.",
+    )
+    add_config_argument(parser)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Catch SIGTERM/SIGINT from here on: one arriving while the daemon still starts (model,
+    # store, web) must lead to the same clean, flushed exit as one arriving later.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    config = config_from_args(args)
+    from edge.daemon import Daemon  # the daemon's imports (web, models) only when running it
+    from edge.store import StoreError
+    from edge.web.auth import TokenError
+    from sensors import SourceError
+
+    try:
+        daemon = Daemon(config, config_path=args.config, stop=stop)
+    except SourceError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    try:
+        flushed = daemon.run()
+    except (StoreError, TokenError, OSError) as exc:
+        raise CliError(str(exc), EXIT_FAILURE) from None
+    if not flushed:
+        raise CliError("stopped before every record was stored", EXIT_FAILURE)
+    return EXIT_OK

@@ -1,0 +1,227 @@
+"""`edge run`: wire config, store, web page, capture, analysis, lessons and services together.
+
+Start order follows what a supervisor must know first: store and web page are up before any
+camera is opened (a dead camera never delays the page); the pose model loads on first use.
+Stop order flushes data first: inputs stop, the running lesson is ended (last partial window
+and lesson record stored), the store writer drains, then the page and services go.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.config import EdgeConfig, ZonesConfig
+from edge.live import LiveState
+from edge.perception import Perception
+from edge.replay import session_settings
+from edge.store_recovery import open_store_checked  # H11: integrity at start
+from edge.supervisor import WatchdogFeeder, format_status  # H11: systemd
+from edge.systemd_notify import notify  # H11: systemd
+from edge.web import create_app
+from edge.web.auth import Tokens, ensure_tokens
+from sensors.scene import SCENE_SUFFIXES, SceneSource
+
+from .analysis import AnalysisLoop, CameraLane
+from .capture import CaptureLoop
+from .clock import DaemonClock
+from .frame_slot import FrameSlot
+from .heartbeat import Heartbeats
+from .lessons import LessonRunner, StreamSettings
+from .scene_feed import SceneFeed
+from .services import start_services
+from .store_writer import StoreWriter
+from .web_server import WebServer
+
+__all__ = ["Daemon", "is_scene"]
+
+log = logging.getLogger(__name__)
+
+_JOIN_S = 3.0
+
+
+def is_scene(source: str) -> bool:
+    """Whether a camera source is a scene file (features, no frames)."""
+    return Path(source).suffix.lower() in SCENE_SUFFIXES
+
+
+class Daemon:
+    """The running device. ``start()``, then ``wait()`` (returns after SIGTERM/SIGINT or
+    ``request_stop()``), then ``shutdown()``; or ``run()`` for all three.
+
+    :param config_path: the TOML file (calibrated zones are saved into it from the page).
+    :param stop: set to stop the daemon (default: a new event, set by SIGTERM/SIGINT in ``wait``).
+    :raises sensors.SourceError: a configured scene file is missing or malformed.
+    """
+
+    def __init__(self, config: EdgeConfig, config_path: str | Path | None = None, *,
+                 stop: threading.Event | None = None):
+        self.config = config
+        self.config_path = config_path
+        self.clock = DaemonClock()
+        self.heartbeats = Heartbeats()
+        self.stop = stop or threading.Event()
+        self.live = LiveState(config.node.mode)
+        self.store_path = Path(config.store.path)
+        self.writer = StoreWriter(self.store_path, self.live, self.heartbeats)
+        self.lanes: dict[str, CameraLane] = {}
+        streams = self._streams()
+        self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
+        self.scenes = {
+            camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
+                                 config.cameras[camera_id].loop, self.clock, self.runner,
+                                 self.heartbeats, self.stop)
+            for camera_id in streams if camera_id not in self.lanes
+        }
+        self.tokens: Tokens | None = None
+        self.web: WebServer | None = None
+        self._threads: list[threading.Thread] = []
+        self.services: dict[str, threading.Thread] = {}
+        self.watchdog: WatchdogFeeder | None = None  # H11 systemd
+
+    # -- assembly --------------------------------------------------------------------------
+
+    def _streams(self) -> dict[str, StreamSettings]:
+        streams = {}
+        for camera_id, camera in self.config.cameras.items():
+            if not camera.enabled:
+                continue
+            header = None
+            if is_scene(camera.source):
+                header = SceneSource(camera.source).header  # a bad file fails here, at start
+            else:
+                self.lanes[camera_id] = CameraLane(camera_id, FrameSlot(), 1.0 / camera.analyse_fps)
+            settings = session_settings(self.config, header, self.config.node.mode)
+            streams[camera_id] = StreamSettings(settings.config, settings.zones)
+        if not streams:
+            log.warning("no enabled camera or scene in the config: lessons will have no data")
+        return streams
+
+    def snapshot(self, camera_id: str) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """The calibration page's view of a camera: latest frame and the people last seen in it.
+
+        :raises KeyError: for an id that is not a configured camera.
+        """
+        if camera_id not in self.config.cameras:
+            raise KeyError(camera_id)
+        lane = self.lanes.get(camera_id)
+        latest = lane.slot.latest() if lane is not None else None
+        if lane is None or latest is None:
+            return None
+        return latest.frame.image.copy(), list(lane.people)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Store, web page, services, then inputs; returns once the page answers.
+
+        :raises edge.store.StoreError: the store cannot be opened.
+        :raises edge.web.auth.TokenError: tokens can neither be read nor generated.
+        :raises OSError: the web port cannot be bound.
+        """
+        # H11: integrity check first; a damaged store is moved aside and replaced (its unsent
+        # outbox carried over), see edge/store_recovery.py.
+        store, _recovery = open_store_checked(self.store_path)
+        with store:  # fails here, with one clear line, not in a thread
+            self.tokens = ensure_tokens(self.config)
+            # The app opens its own read connections on the store's file.
+            app = create_app(self.config, self.live, store, self.runner,
+                             snapshot_provider=self.snapshot, config_path=self.config_path,
+                             on_zones_saved=self._zones_saved, tokens=self.tokens)
+        self.writer.start()
+        self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
+        self.web.start()
+        self._announce()
+        # H11 systemd: READY once config, store and web page are up (cameras connect later);
+        # the feeder pings the watchdog only while every loop's heartbeat is fresh.
+        notify("READY=1")
+        self.watchdog = WatchdogFeeder(self.heartbeats, status=self._systemd_status).start()
+        self.services = start_services(self.config, self.store_path, self.stop, self.live)
+        for camera_id, lane in self.lanes.items():
+            loop = CaptureLoop(camera_id, self.config.cameras[camera_id], lane.slot, self.clock,
+                               self.live, self.heartbeats, self.stop)
+            self._spawn(loop.name, loop.run)
+        if self.lanes:
+            analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
+                                    self.live, self.heartbeats, self.stop)
+            self._spawn("inference", analysis.run)
+        for feed in self.scenes.values():
+            self._spawn(feed.name, feed.run)
+        if self.config.node.demo and not self.config.lessons.timetable:
+            self.runner.start_lesson()  # the demo shows a class at once
+
+    def wait(self) -> None:
+        """Block until SIGTERM/SIGINT (main thread) or :meth:`request_stop`; apply the timetable."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop.set())
+        while not self.stop.wait(1.0):
+            self.heartbeats.beat("scheduler")
+            self.runner.tick()
+
+    def request_stop(self) -> None:
+        """Ask the daemon to stop (as SIGTERM does)."""
+        self.stop.set()
+
+    def shutdown(self) -> bool:
+        """Flush and stop everything; True when every record reached the store."""
+        self.stop.set()
+        notify("STOPPING=1")  # H11 systemd: flushing may take a while; no watchdog restart now
+        for thread in self._threads:
+            thread.join(_JOIN_S)  # a frame being analysed finishes; a model still loading is left
+        if self.runner.running:
+            self.runner.end_lesson()
+        flushed = self.writer.close()
+        if self.web is not None:
+            self.web.stop()
+        for name, thread in self.services.items():
+            thread.join(_JOIN_S)
+            if thread.is_alive():
+                log.warning("service %s did not stop in time", name)
+        if self.watchdog is not None:  # H11 systemd
+            self.watchdog.stop()
+        log.info("stopped (%d records written, %d refused)", self.writer.written, self.writer.failed)
+        return flushed
+
+    def run(self) -> bool:
+        """start, wait, shutdown."""
+        try:
+            self.start()
+            self.wait()
+        finally:
+            flushed = self.shutdown()
+        return flushed
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _perception(self) -> Perception:
+        return Perception.from_config(self.config)
+
+    def _systemd_status(self) -> str:
+        """H11 systemd: the STATUS= line (camera states, outbox depth)."""
+        counters = self.live.counters()
+        cameras = {cid: c.state for cid, c in counters["cameras"].items()}
+        return format_status(cameras, outbox_depth=counters["outbox_depth"])
+
+    def _zones_saved(self, zones: ZonesConfig) -> None:
+        self.runner.set_zones(zones)
+        log.info("zones saved; the next lesson uses them")
+
+    def _announce(self) -> None:
+        web = self.config.web
+        host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+        url = f"http://{host}:{web.port}/"
+        if self.config.node.demo and self.tokens is not None:
+            log.info("demo page: %s?token=%s", url, self.tokens.teacher)
+        else:
+            log.info("page: %s (token: `edge web token`)", url)

@@ -1,0 +1,137 @@
+"""Lessons of the running daemon: start/end (page, timetable, demo), one session per stream.
+
+Every pose stream (a camera, or a scene file standing in for one) has its own
+:class:`~edge.session.LessonSession` in a lesson: people seen by two cameras cannot be matched
+(and must not be re-identified), so each stream is tracked and summarised on its own. Records
+are tagged with the stream's ``camera`` id (and ``demo: true`` on a demo node) and handed to
+``emit`` (the store writer) in the order they closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from edge.config import EdgeConfig, ZonesConfig
+from edge.live import LessonConflict, LiveState
+from edge.session import LessonSession, lesson_at
+from sensors.samples import Sample
+
+from .clock import DaemonClock
+
+__all__ = ["LessonRunner", "StreamSettings"]
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How one stream's sessions are built: config (a scene may bring its own age), zones."""
+
+    config: EdgeConfig
+    zones: ZonesConfig
+
+
+class LessonRunner:
+    """The current lesson across streams; the page's lesson control (:class:`edge.live.LessonControl`).
+
+    :param emit: receives each list of closed records (called with the runner's lock held, so
+        records of one stream arrive in order; it must not block).
+    """
+
+    def __init__(self, config: EdgeConfig, streams: dict[str, StreamSettings], clock: DaemonClock,
+                 live: LiveState, emit: Callable[[list[Record]], None]):
+        self.config = config
+        self.mode = config.node.mode
+        self.streams = dict(streams)
+        self.clock = clock
+        self.live = live
+        self.emit = emit
+        self._lock = threading.Lock()
+        self._sessions: dict[str, LessonSession] | None = None
+        self._timetabled: tuple[datetime, datetime] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a lesson is running (samples are dropped between lessons)."""
+        return self._sessions is not None
+
+    # -- LessonControl ---------------------------------------------------------------------
+
+    def start_lesson(self) -> None:
+        """Start a lesson now. :raises LessonConflict: when one is running."""
+        with self._lock:
+            if self._sessions is not None:
+                raise LessonConflict("a lesson is already running")
+            start = self.clock.now()
+            self._sessions = {
+                stream: LessonSession(s.config, self.mode, s.zones, start=start)
+                for stream, s in self.streams.items()
+            }
+            self.live.start_lesson(start)
+            log.info("lesson started (%d stream(s))", len(self._sessions))
+
+    def end_lesson(self) -> None:
+        """End the lesson now: last partial windows and the lesson records are emitted.
+
+        :raises LessonConflict: when no lesson is running.
+        """
+        with self._lock:
+            if self._sessions is None:
+                raise LessonConflict("no lesson is running")
+            end = self.clock.now()
+            sessions, self._sessions = self._sessions, None
+            for stream, session in sessions.items():
+                self._emit(stream, session.finish(end))
+            log.info("lesson ended")
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed(self, stream: str, sample: Sample) -> None:
+        """Give ``sample`` (already on the daemon clock) to its stream's session, if a lesson runs."""
+        with self._lock:
+            if self._sessions is None:
+                return
+            # One feeder thread per stream, stamping on one monotonic clock: times never go back.
+            self._emit(stream, self._sessions[stream].feed(sample))
+
+    def tick(self, when: datetime | None = None) -> None:
+        """Apply the timetable: start a lesson when one is due, end it at its end time.
+
+        A timetabled lesson the teacher ended early is not restarted in the same slot.
+        """
+        timetable = self.config.lessons.timetable
+        if not timetable:
+            return
+        when = when or datetime.now().astimezone()
+        slot = lesson_at(when, timetable)
+        if self._timetabled is not None and slot != self._timetabled and self.running:
+            self._try(self.end_lesson)
+        if slot is not None and not self.running and slot != self._timetabled:
+            self._try(self.start_lesson)
+            self._timetabled = slot
+
+    def set_zones(self, zones: ZonesConfig) -> None:
+        """Calibrated zones for the next lesson (a running one keeps its geometry)."""
+        self.streams = {k: replace(s, zones=zones) for k, s in self.streams.items()}
+
+    def _try(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except LessonConflict:  # the page acted first: nothing to do
+            pass
+
+    def _emit(self, stream: str, records: list[Record]) -> None:
+        if not records:
+            return
+        for record in records:
+            record["camera"] = stream
+            if self.config.node.demo:
+                record["demo"] = True
+        self.emit(records)

@@ -1,0 +1,264 @@
+"""`edge run` as a real subprocess: page and store while running, SIGTERM flushes the lesson,
+a camera that vanishes and returns, and frame dropping under a slow model."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENE = ROOT / "sensors" / "demo" / "classroom_demo.jsonl"
+TOKEN = "test-teacher-token-0123456789"
+TECH = "test-technician-token-0123456789"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _config(tmp_path: Path, cameras: str, port: int, extra: str = "") -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(f"""
+[node]
+demo = true
+state_dir = "{tmp_path / 'state'}"
+{cameras}
+[runtime]
+intra_op_threads = 1
+[window]
+seconds = 5.0
+[store]
+path = "{tmp_path / 'state' / 'edge.db'}"
+[mqtt]
+enabled = false
+[web]
+host = "127.0.0.1"
+port = {port}
+token = "{TOKEN}"
+technician_token = "{TECH}"
+{extra}
+""")
+    return path
+
+
+class Daemon:
+    """`edge run` in a subprocess with its stderr collected."""
+
+    def __init__(self, config: Path, port: int):
+        self.port = port
+        self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
+                                      str(config)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+        self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        self.wait_for(self._up, 30, "web page up")
+
+    def _collect(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def _up(self) -> bool:
+        assert self.proc.poll() is None, "".join(self.lines)
+        try:
+            return self.http.get("/api/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def wait_for(self, condition, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n" + "".join(self.lines)
+            time.sleep(0.2)
+
+    def metric(self, name: str, camera: str) -> float:
+        text = self.http.get("/metrics", headers=self.auth).text
+        match = re.search(rf'^{name}{{camera="{camera}"}} (\S+)$', text, re.MULTILINE)
+        return float(match.group(1)) if match else -1.0
+
+    def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.http.close()
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def port() -> int:
+    return _free_port()
+
+
+def test_scene_daemon_serves_page_stores_windows_and_flushes_on_sigterm(tmp_path, port):
+    config = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
+    db = tmp_path / "state" / "edge.db"
+    daemon = Daemon(config, port)
+    try:
+        assert daemon.http.get("/api/live").status_code == 401
+        daemon.wait_for(lambda: _rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
+        live = daemon.http.get("/api/live", headers=daemon.auth).json()
+        assert live["lesson"]["running"] and live["windows"][0]["n"] == 25
+        assert live["metrics"]["students_present"] == 25
+        time.sleep(2.0)  # into the next window: SIGTERM must store this partial one
+        code, took = daemon.terminate()
+    finally:
+        daemon.kill()
+    assert code == 0, "".join(daemon.lines)
+    assert took < 8
+    windows = _rows(db, 'SELECT start, "end", n FROM windows ORDER BY start')
+    lessons = _rows(db, 'SELECT start, "end", n, metrics FROM lessons')
+    assert len(lessons) == 1
+    start, end, n, metrics = lessons[0]
+    assert n == 25 and json.loads(metrics)["students_present"] == 25
+    assert windows[0][0] == start and windows[-1][1] == end  # the partial window was flushed
+    assert 0 < windows[-1][1] - windows[-1][0] < 5
+    records = [json.loads(r[0]) for r in _rows(db, "SELECT record FROM outbox")]
+    assert records and all(r["demo"] is True and r["camera"] == "class" for r in records)
+
+
+class _Camera:
+    """An MJPEG camera on a fixed port that can be switched off and on (a real HTTP stream)."""
+
+    def __init__(self, port: int, fps: float = 20.0):
+        self.port, self.interval = port, 1.0 / fps
+        image = np.full((240, 320, 3), 90, np.uint8)
+        cv2.rectangle(image, (100, 40), (220, 230), (200, 180, 160), -1)
+        self.jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        camera = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                try:
+                    while camera.server is not None:
+                        head = (f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                                f"{len(camera.jpeg)}\r\n\r\n")
+                        self.wfile.write(head.encode() + camera.jpeg + b"\r\n")
+                        time.sleep(camera.interval)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        server, self.server = self.server, None  # handlers see None and end their streams
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_camera_vanishes_and_returns_frames_are_dropped_not_queued_and_sigterm_flushes(tmp_path, port):
+    cam_port = _free_port()
+    camera = _Camera(cam_port, fps=20)
+    camera.start()
+    url = f"http://127.0.0.1:{cam_port}/stream.mjpg"
+    # 1 frame/s analysed out of 20 delivered: the slow "model" must drop, never queue.
+    config = _config(tmp_path, f'[cameras.front]\nsource = "{url}"\nanalyse_fps = 1.0\n', port)
+    db = tmp_path / "state" / "edge.db"
+    daemon = Daemon(config, port)
+    try:
+        def analysed() -> bool:
+            return daemon.metric("edge_fps_analysed", "front") > 0.5
+
+        daemon.wait_for(analysed, 30, "analysis running")
+        daemon.wait_for(lambda: daemon.metric("edge_fps_skipped", "front") > 0, 10, "skipped frames")
+        rss_before = _rss_mb(daemon.proc.pid)
+
+        camera.stop()
+        daemon.wait_for(lambda: any("camera front:" in x and "retrying" in x for x in daemon.lines),
+                        15, "the lost camera logged")
+        daemon.wait_for(lambda: daemon.metric("edge_fps_analysed", "front") == 0, 10, "analysis idle")
+        time.sleep(3)  # a few failed reconnections
+        assert daemon.proc.poll() is None
+        retry_lines = [x for x in daemon.lines if "camera front:" in x and "retrying" in x]
+        assert len(retry_lines) == 1  # rate-limited: one line, not one per attempt
+
+        camera.start()
+        daemon.wait_for(analysed, 20, "analysis resumed after the camera returned")
+        assert any("camera front: frames again" in x for x in daemon.lines)
+        rss_after = _rss_mb(daemon.proc.pid)
+        assert rss_after - rss_before < 40, (rss_before, rss_after)  # no frame backlog
+
+        daemon.wait_for(lambda: _rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
+        code, took = daemon.terminate()  # while frames are being analysed
+    finally:
+        daemon.kill()
+        camera.stop()
+    assert code == 0, "".join(daemon.lines)
+    assert took < 8
+    assert _rows(db, "SELECT COUNT(*) FROM lessons")[0][0] == 1
+    assert "Traceback" not in "".join(daemon.lines)
+
+
+def test_bad_config_and_busy_port_are_one_line_errors(tmp_path, port):
+    bad = _config(tmp_path, '[cameras.class]\nsource = "/nonexistent/scene.jsonl"\n', port)
+    run = [sys.executable, "-m", "edge.cli.main", "run", "--config"]
+    result = subprocess.run(run + [str(bad)], check=False, cwd=ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2
+    assert "scene.jsonl: no such file" in result.stderr and "Traceback" not in result.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        good = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\n', port)
+        result = subprocess.run(run + [str(good)], check=False, cwd=ROOT, capture_output=True,
+                                text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sigterm_while_the_pose_model_loads_exits_cleanly(tmp_path, port):
+    video = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
+    config = _config(tmp_path, f'[cameras.demo]\nsource = "{video}"\nloop = true\n', port)
+    daemon = Daemon(config, port)  # returns as soon as the page is up: the model loads after
+    try:
+        code, took = daemon.terminate()
+    finally:
+        daemon.kill()
+    assert code == 0, "".join(daemon.lines)
+    assert took < 8
+    assert "Traceback" not in "".join(daemon.lines)
