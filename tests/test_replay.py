@@ -70,6 +70,13 @@ def test_replay_without_db_stores_nothing(scene, tmp_path):
     assert not (tmp_path / "daemon.db").exists()
 
 
+def test_mode_argument_overrides_the_scene_header(scene):
+    seen = []
+    summary = replay(str(scene), load_config(None, env={}), mode="pe", emit=seen.append)
+    assert summary.mode == "pe"
+    assert all(r["mode"] == "pe" for r in seen)
+
+
 def test_header_zones_reach_the_session(scene):
     records = []
     replay(str(scene), load_config(None, env={}), emit=records.append)

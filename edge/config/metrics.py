@@ -86,10 +86,11 @@ class PEConfig(StrictModel):
     )
     walk_speed_torso: float = Field(
         1.2, gt=0, le=20,
-        description="Walking speed in torso lengths per second (used when the floor is not calibrated).",
+        description="Walking speed in torso lengths per second (floor not calibrated).",
     )
     run_speed_torso: float = Field(
-        5.0, gt=0, le=50, description="Very-active speed in torso lengths per second (no floor calibration).",
+        5.0, gt=0, le=50,
+        description="Very-active speed in torso lengths per second (floor not calibrated).",
     )
     jump_amplitude_torso: float = Field(
         0.18, gt=0, le=2,
@@ -97,21 +98,23 @@ class PEConfig(StrictModel):
         "movement very active (jumping, skipping).",
     )
     motion_history_s: float = Field(
-        1.0, ge=0.3, le=5, description="Span of pose history used for speed, oscillation and smoothing."
+        1.0, ge=0.3, le=5,
+        description="Span of pose history used for speed, oscillation and smoothing.",
     )
     min_presence_s: float = Field(
         5.0, ge=0, le=600,
-        description="A track seen for less than this in a window is left out of exercise_density_mean.",
+        description="Tracks seen less than this in a span are left out of exercise_density_mean.",
     )
     hr_sustain_s: float = Field(
         15.0, ge=1, le=300, description="High heart rate must last this long to raise an alert."
     )
-    hr_alert_bpm: float = Field(200.0, ge=100, le=260, description="Absolute high heart-rate limit.")
+    hr_alert_bpm: float = Field(200.0, ge=100, le=260, description="Absolute high heart rate.")
     hr_alert_share: float = Field(
         0.96, ge=0.5, le=1.2, description="Relative high heart-rate limit, share of HRmax."
     )
     contact_lost_s: float = Field(
-        10.0, ge=1, le=300, description="Contact lost for this long during activity raises an alert."
+        10.0, ge=1, le=300,
+        description="Contact lost for this long during activity raises an alert.",
     )
     alert_gap_s: float = Field(
         5.0, ge=0, le=120, description="An alert episode ends after its condition is off this long."
