@@ -1,0 +1,155 @@
+"""Sync benchmark (SPEC 10): outbox drain rate vs raw paho QoS 1, bytes on the wire per hour.
+
+Starts its own Mosquitto on a free port, then in the same run:
+1. raw paho: 10,000 QoS 1 publishes of the same payloads, same in-flight window, timed until
+   the last PUBACK;
+2. ours: ``OutboxPublisher.drain`` of a 10,000-row outbox (SQLite reads, payload building,
+   PUBACK bookkeeping in SQLite);
+3. bytes per classroom-hour: 120 windows of 30 s + one lesson record, counted as MQTT 5
+   packets (fixed header, topic, packet id, properties, payload, PUBACK) plus keepalive pings
+   and periodic health messages.
+Targets: ours >= 25% of raw; <= 64 KB per classroom-hour.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import paho.mqtt.client as mqtt
+
+from sync.outbox import OutboxRow
+from sync.payloads import HEALTH_EXPIRY_S, aggregate_payload, encode, publish_properties
+from sync.publisher import OutboxPublisher
+from sync.topics import NodeTopics
+from tests.mqtt_broker import Broker
+from tests.sync_fixtures import NODE, make_store, mqtt_config
+
+RECORDS = 10_000
+INFLIGHT = 20
+
+
+def classroom_window(i: int) -> dict:
+    """A realistic full classroom window record (SPEC 5 key names)."""
+    return {"type": "window", "mode": "classroom", "start": i * 30.0, "end": i * 30.0 + 30.0,
+            "n": 32, "suppressed": False,
+            "metrics": {"students_present": 32, "hand_raises": i % 4, "hand_raise_rate": 0.0125,
+                        "standing": 0.6, "stand_events": 1,
+                        "head_up_rate": 0.712, "writing_rate": 0.118, "activity_index": 0.031,
+                        "teacher": {"zone_share": 0.8, "board_share": 0.1, "distance": 4.1},
+                        "audio": {"speech_ratio": 0.7, "silence_ratio": 0.2,
+                                  "teacher_talk_ratio": 0.5, "noise_dba": 55.2}}}
+
+
+def lesson_record() -> dict:
+    record = classroom_window(0)
+    record.update(type="lesson", end=2700.0)
+    record["metrics"]["participation"] = 0.41
+    record["metrics"]["st"] = {"samples": "TTSST" * 18, "rt": 0.52, "ch": 0.21,
+                               "lesson_type": "mixed"}
+    return record
+
+
+def raw_paho_rate(port: int, topic: str, payloads: list[bytes]) -> float:
+    """QoS 1 publishes/s of a bare paho client, timed until the last PUBACK."""
+    done = threading.Event()
+    acked = [0]
+
+    def on_publish(client, userdata, mid, reason_code, properties):
+        acked[0] += 1
+        if acked[0] == len(payloads):
+            done.set()
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(INFLIGHT)
+    client.max_queued_messages_set(0)
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    start = time.perf_counter()
+    for payload in payloads:
+        client.publish(topic, payload, qos=1, properties=publish_properties())
+    done.wait(120)
+    elapsed = time.perf_counter() - start
+    client.loop_stop()
+    client.disconnect()
+    return len(payloads) / elapsed
+
+
+def wire_bytes(topic: str, payload: bytes, props) -> int:
+    """Bytes of one MQTT 5 QoS 1 PUBLISH plus its PUBACK (``topic`` "" when aliased)."""
+    remaining = 2 + len(topic.encode()) + 2 + len(props.pack()) + len(payload)
+    varint = 1 if remaining < 128 else 2 if remaining < 16_384 else 3
+    return 1 + varint + remaining + 4
+
+
+def hour_bytes(topics: NodeTopics) -> tuple[int, int]:
+    """(bytes per classroom-hour, of which aggregates) as counted by :func:`wire_bytes`."""
+    # The publisher sends a topic once per connection with a Topic Alias, then the alias only.
+    agg = 0
+    for i in range(120):
+        row = OutboxRow(i + 1, "classroom", json.dumps(classroom_window(i)), False)
+        agg += wire_bytes("" if i else topics.agg("classroom"),
+                          encode(aggregate_payload(row, NODE.id)),
+                          publish_properties(TopicAlias=1))
+    lesson = OutboxRow(121, "lesson", json.dumps(lesson_record()), False)
+    agg += wire_bytes(topics.agg("lesson"), encode(aggregate_payload(lesson, NODE.id)),
+                      publish_properties(TopicAlias=2))
+    health = {"schema": "cls.health/v1", "ts": 1.0e9, "session": 12,
+              "outbox": {"unsent": 0, "oldest_unsent_age_s": None, "bytes": 0, "rows": 9000,
+                         "total_bytes": 2_000_000, "rolled_up": 0, "dropped": 0,
+                         "pruned_sent": 0, "session": 12},
+              "sync": {"published": 100, "acked": 100, "rejected": 0, "connects": 1,
+                       "unencodable": 0}}
+    per_hour_health = 3600 // 600  # OutboxPublisher health_interval_s default
+    other = per_hour_health * wire_bytes(topics.health, encode(health),
+                                         publish_properties(HEALTH_EXPIRY_S))
+    other += (3600 // 30) * 4  # PINGREQ + PINGRESP at keepalive 30 s (upper bound)
+    return agg + other, agg
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = Broker(Path(tmp)).start()
+        try:
+            topics = NodeTopics.for_node(NODE)
+            payloads = [encode(aggregate_payload(
+                OutboxRow(i + 1, "classroom", json.dumps(classroom_window(i)), False), NODE.id))
+                for i in range(RECORDS)]
+            raw = raw_paho_rate(broker.port, topics.agg("classroom"), payloads)
+            db = make_store(Path(tmp) / "edge.db")
+            import sqlite3
+            conn = sqlite3.connect(db)
+            with conn:
+                now = time.time()
+                conn.executemany(
+                    "INSERT INTO outbox(kind, record, window_start, window_end, n, created, "
+                    "bytes) VALUES ('classroom', ?, ?, ?, 32, ?, ?)",
+                    [(json.dumps(r), r["start"], r["end"], now, len(json.dumps(r)))
+                     for r in map(classroom_window, range(RECORDS))])
+            conn.close()
+            publisher = OutboxPublisher(db, mqtt_config(broker.url, max_inflight=INFLIGHT),
+                                        NODE)
+            start = time.perf_counter()
+            drained = publisher.drain(300)
+            ours = RECORDS / (time.perf_counter() - start)
+            publisher.close()
+        finally:
+            broker.stop()
+    total, agg = hour_bytes(topics)
+    print(f"sync drain: {RECORDS} records, in-flight window {INFLIGHT}, drained={drained}")
+    print(f"  raw paho QoS 1      : {raw:8.0f} publishes/s")
+    print(f"  outbox publisher    : {ours:8.0f} records/s  ({ours / raw:.0%} of raw; target >= 25%)")
+    print(f"  wire per class-hour : {total / 1024:8.1f} KB  (aggregates {agg / 1024:.1f} KB; "
+          f"target <= 64 KB, {total / 65536:.0%} of budget)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""JSON Schemas of every payload on the wire (SPEC 7), generated here and published in schemas/.
+
+One schema per aggregate kind (``agg/<kind>``) plus ``state``, ``meta``, ``command`` and
+``reply``. The files in ``sync/schemas/`` are written by ``python -m sync.contract`` and a test
+fails when they drift from this module. The hub validates every payload with these schemas.
+
+Privacy (SPEC 3) is part of the contract: ``values`` may not carry keys that look like track
+ids, faces or images, and its size is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from .topics import AGG_KINDS
+
+__all__ = [
+    "SCHEMA_DIR",
+    "SCHEMA_VERSION",
+    "aggregate_schema",
+    "all_schemas",
+    "schema_id",
+    "validator",
+    "write_schemas",
+]
+
+SCHEMA_VERSION = 1
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_NUM = {"type": ["number", "null"]}
+_OBJ = {"type": ["object", "null"]}
+_ARR = {"type": ["array", "null"]}
+# Known top-level metric keys per kind (SPEC 4/5); other keys are allowed so a newer engine
+# does not break an older hub within v1, but known keys must have the right type.
+_CLASSROOM = {
+    **{k: _NUM for k in ("students_present", "hand_raises", "hand_raise_rate", "participation",
+                         "standing", "stand_events", "head_up_rate", "writing_rate",
+                         "activity_index")},
+    **{k: _OBJ for k in ("teacher", "audio", "st")},
+}
+_PE = {
+    **{k: _NUM for k in ("participants", "exercise_density_group", "exercise_density_mean",
+                         "mvpa_fraction")},
+    **{k: _OBJ for k in ("activity", "hr", "reps")},
+    "alerts": _ARR,
+}
+_VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE}}
+_FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
+
+
+def schema_id(name: str) -> str:
+    """The ``schema`` field value of a payload, e.g. ``cls.agg.classroom/v1``."""
+    return f"cls.{name}/v{SCHEMA_VERSION}"
+
+
+def _envelope(name: str, properties: dict, required: list[str], with_id: bool = True) -> dict:
+    return {
+        "$schema": _DRAFT,
+        "$id": f"https://classroom-edge.invalid/schemas/{name}.v{SCHEMA_VERSION}.json",
+        "title": f"classroom-edge {name} payload v{SCHEMA_VERSION}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["schema", *required] if with_id else required,
+        "properties": {"schema": {"const": schema_id(name)}, **properties},
+    }
+
+
+def aggregate_schema(kind: str) -> dict:
+    """Schema of an ``agg/<kind>`` payload."""
+    values = {
+        "type": "object",
+        "required": ["suppressed"],
+        "maxProperties": 64,
+        "propertyNames": {"not": {"pattern": _FORBIDDEN_KEYS}},
+        "properties": {"suppressed": {"type": "boolean"}, **_VALUES_BY_KIND.get(kind, {})},
+    }
+    return _envelope(f"agg.{kind}", {
+        "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
+        "seq": {"type": "integer", "minimum": 1},
+        "mode": {"enum": ["classroom", "pe"]},
+        "window": {
+            "type": "object", "additionalProperties": False, "required": ["start", "end"],
+            "properties": {"start": {"type": "number"}, "end": {"type": "number"}},
+        },
+        "n": {"type": ["integer", "null"], "minimum": 0},
+        "values": values,
+        "quality": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "coverage": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "sources_ok": {"type": ["boolean", "null"]},
+                "rolled_up": {"type": "integer", "minimum": 2,
+                              "description": "number of windows merged by the outbox policy"},
+            },
+        },
+        "historical": {"type": "boolean"},
+        "demo": {"type": "boolean"},
+    }, ["msg_id", "seq", "window", "n", "values", "quality", "historical"])
+
+
+def _other_schemas() -> dict[str, dict]:
+    ts = {"type": "number"}
+    return {
+        "state": _envelope("state", {
+            "online": {"type": "boolean"},
+            "session": {"type": "integer", "minimum": 1},
+            "ts": ts,
+        }, ["online", "session"]),
+        "meta": _envelope("meta", {
+            "version": {"type": "string"},
+            "node": {"type": "string"},
+            "schemas": {"type": "object", "additionalProperties": {"type": "string"}},
+            "models": {"type": "array", "items": {
+                "type": "object", "required": ["id", "sha256"],
+                "properties": {"id": {"type": "string"},
+                               "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            }},
+            "sources": {"type": "array", "items": {"type": "string"}},
+            "demo": {"type": "boolean"},
+            "ts": ts,
+        }, ["version", "schemas", "models"]),
+        "command": _envelope("command", {
+            "seq": {"type": "integer", "minimum": 1, "description": "resync: first seq to resend"},
+        }, [], with_id=False),
+        "health": _envelope("health", {
+            "ts": ts,
+            "session": {"type": "integer", "minimum": 1},
+            "outbox": {"type": "object"},
+            "sync": {"type": "object"},
+        }, ["ts", "session", "outbox"]),
+        "reply": _envelope("reply", {
+            "ok": {"type": "boolean"},
+            "verb": {"type": "string"},
+            "error": {"type": "string"},
+            "result": {"type": "object"},
+            "ts": ts,
+        }, ["ok", "verb", "ts"]),
+    }
+
+
+def all_schemas() -> dict[str, dict]:
+    """Every published schema by file stem (``agg.classroom``, ``state``, ...)."""
+    schemas = {f"agg.{kind}": aggregate_schema(kind) for kind in AGG_KINDS}
+    schemas.update(_other_schemas())
+    return schemas
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A compiled validator for the schema ``name`` (``agg.<kind>``, ``state``, ...).
+
+    :raises KeyError: for a name that has no schema.
+    """
+    return Draft202012Validator(all_schemas()[name])
+
+
+def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
+    """Write every schema as ``<name>.v<version>.json`` into ``directory``; returns the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, schema in all_schemas().items():
+        path = directory / f"{name}.v{SCHEMA_VERSION}.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    for written in write_schemas(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
+        print(written)

@@ -1,0 +1,220 @@
+"""Hub ingest (`edge hub`): every aggregate exactly once in the hub store, nodes' online state.
+
+* Persistent MQTT 5 session: fixed client id, ``clean_start=False`` and a Session Expiry
+  Interval, so the broker queues QoS 1 messages while the hub is away. Optionally an MQTT 5
+  shared subscription (``$share/<group>/cls/v1/#``) so several hub workers split the load.
+* Messages are acknowledged manually, only after the store write committed (or after the
+  message was rejected as malformed). A store failure leaves the message unacknowledged and
+  forces a reconnect, so the broker delivers it again: nothing is lost, duplicates are absorbed
+  by the ``msg_id`` upsert.
+* Every payload is size-checked, parsed and validated against its published schema; a bad one
+  is logged with its reason and dropped. Nothing a client sends can stop the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.config import MqttConfig
+
+from .connection import Backoff, make_client
+from .contract import validator
+from .hub_store import HubStore, StoreError
+from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
+
+__all__ = ["Hub", "HubOptions", "Rejected"]
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(ValueError):
+    """A message the hub refuses (the text is the logged reason)."""
+
+
+@dataclass
+class HubOptions:
+    """How the hub connects; defaults suit one hub process per broker."""
+
+    client_id: str = "cls-hub"
+    shared_group: str | None = None
+    session_expiry_s: int = 7 * 86_400
+    max_payload_bytes: int = 256 * 1024
+    keepalive_s: int = 30
+    backoff_first_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("received", "stored", "duplicates", "rejected", "state_applied", "state_ignored",
+         "store_errors"), 0))
+
+
+class Hub:
+    """Subscribes to ``cls/v1/#`` and writes what arrives into ``store``.
+
+    Usage::
+
+        hub = Hub(open_store("hub.db"), mqtt_config, "mqtt://broker:1883", HubOptions())
+        hub.run(stop_event)
+    """
+
+    def __init__(self, store: HubStore, mqtt_config: MqttConfig, broker: str,
+                 options: HubOptions | None = None, reopen_store: Any = None):
+        self.store, self.options = store, options or HubOptions()
+        self.counters = self.options.counters
+        self._mqtt_config, self._broker = mqtt_config, broker
+        self._reopen_store = reopen_store  # () -> HubStore, used after a store failure
+        self._store_failed = False
+        self.connected = threading.Event()
+
+    def run(self, stop_event: threading.Event) -> None:
+        """Ingest until ``stop_event`` is set; reconnects with capped backoff."""
+        client, address = make_client(self._mqtt_config, self.options.client_id, self._broker)
+        client.manual_ack_set(True)
+        client.on_connect, client.on_message = self._on_connect, self._on_message
+        client.on_disconnect = self._on_disconnect
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.options.session_expiry_s
+        backoff = Backoff(self.options.backoff_first_s, self.options.backoff_cap_s)
+        connected_once = False
+        while not stop_event.is_set():
+            try:
+                if connected_once:
+                    client.reconnect()
+                else:
+                    client.connect(address.host, address.port, self.options.keepalive_s,
+                                   clean_start=False, properties=props)
+                    connected_once = True
+                while not stop_event.is_set() and not self._store_failed:
+                    if client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                        break
+                    if self.connected.is_set():
+                        backoff.reset()
+            except (OSError, ValueError) as exc:
+                log.warning("hub: cannot reach broker %s: %s", self._broker, exc)
+            self.connected.clear()
+            if self._store_failed:
+                client.disconnect()  # unacknowledged messages come back on reconnect
+                self._recover_store()
+            if not stop_event.is_set():
+                stop_event.wait(backoff.next_delay())
+        client.disconnect()
+        client.loop(timeout=0.2)
+
+    def _recover_store(self) -> None:
+        if self._reopen_store is None:
+            self._store_failed = False
+            return
+        try:
+            self.store.close()
+        except Exception:  # noqa: BLE001 - the old connection is broken anyway
+            pass
+        try:
+            self.store = self._reopen_store()
+            self._store_failed = False
+        except StoreError as exc:
+            log.error("hub: store still unavailable: %s", exc)
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                    properties: Any) -> None:
+        if reason_code.is_failure:
+            log.error("hub: broker refused the connection: %s", reason_code)
+            return
+        log.info("hub: connected (session present: %s)", flags.session_present)
+        client.subscribe(subscription(self.options.shared_group), qos=1)
+        self.connected.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any) -> None:
+        self.connected.clear()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.counters["received"] += 1
+        if self._store_failed:
+            return  # not acknowledged: redelivered after the reconnect
+        try:
+            self.ingest(message.topic, message.payload)
+        except Rejected as exc:
+            self.counters["rejected"] += 1
+            log.warning("hub: rejected message on %s: %s", message.topic[:200], exc)
+        except Exception as exc:  # noqa: BLE001 - store/driver failure: keep the message
+            self.counters["store_errors"] += 1
+            self._store_failed = True
+            log.error("hub: store write failed, will reconnect and retry: %s", exc)
+            return
+        client.ack(message.mid, message.qos)
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(self, topic: str, payload: bytes) -> None:
+        """Validate one message and write it; raises :class:`Rejected` with the reason."""
+        if len(payload) > self.options.max_payload_bytes:
+            raise Rejected(f"payload of {len(payload)} bytes exceeds the "
+                           f"{self.options.max_payload_bytes}-byte limit")
+        parsed = parse_topic(topic)
+        if parsed is None:
+            raise Rejected("topic does not follow cls/v1/<district>/<school>/<room>/<node>/...")
+        leaf = parsed.leaf
+        if leaf[0] == "agg" and len(leaf) == 2:
+            self._ingest_aggregate(parsed, leaf[1], _decode(payload))
+        elif leaf == ("state",):
+            self._ingest_state(parsed, _decode(payload))
+        elif leaf == ("meta",):
+            data = _decode(payload)
+            _validate("meta", data)
+            self.store.set_meta(parsed.node_key, json.dumps(data), time.time())
+        elif leaf[0] in ("health", "cam", "cmd", "reply"):
+            return  # live status and request/response traffic: not stored by the hub
+        else:
+            raise Rejected(f"unknown topic leaf {'/'.join(leaf)[:100]!r}")
+
+    def _ingest_aggregate(self, parsed: ParsedTopic, kind: str, data: dict[str, Any]) -> None:
+        if kind not in AGG_KINDS:
+            raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
+        _validate(f"agg.{kind}", data)
+        if data["msg_id"] != f"{parsed.node_id}:{data['seq']}":
+            raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
+                           f"and seq {data['seq']}")
+        window = data["window"]
+        if window["end"] < window["start"]:
+            raise Rejected("window ends before it starts")
+        stored = self.store.insert_aggregate(
+            f"{parsed.node_key}:{data['seq']}", parsed.node_key, kind, window["start"],
+            window["end"], json.dumps(data, separators=(",", ":")), time.time())
+        self.counters["stored" if stored else "duplicates"] += 1
+
+    def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
+        _validate("state", data)
+        applied = self.store.update_node(parsed.node_key, data["online"], data["session"],
+                                         time.time())
+        self.counters["state_applied" if applied else "state_ignored"] += 1
+        if not applied:
+            log.info("hub: ignored %s state of %s: session %d is older than the stored one",
+                     "online" if data["online"] else "offline (stale Will)", parsed.node_key,
+                     data["session"])
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Rejected(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise Rejected("payload is not a JSON object")
+    return data
+
+
+def _validate(schema: str, data: dict[str, Any]) -> None:
+    error = next(iter(validator(schema).iter_errors(data)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        raise Rejected(f"schema {schema}: {where}: {error.message[:200]}")
