@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the scene generator shared with the tests
 
-from replay_scene import write_classroom_scene
+from scenegen import write_classroom_scene
 
 from edge.config import load_config
 from edge.replay import replay

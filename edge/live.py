@@ -17,6 +17,7 @@ import copy
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +31,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-CAMERA_STATES = ("connecting", "streaming", "stalled", "unreachable")
+# sensors.camera_supervisor.CameraState values; "stopped" once the daemon stops capturing.
+CAMERA_STATES = ("connecting", "streaming", "stalled", "unreachable", "stopped")
 
 
 class LessonConflict(Exception):
@@ -49,9 +51,12 @@ class LessonControl(Protocol):
 
 @dataclass
 class CameraCounters:
-    """One camera's state machine state and analysis rates (SPEC 9)."""
+    """One camera's state machine state, capture counters and analysis rates (SPEC 9)."""
 
     state: str = "connecting"
+    frames: int = 0  # delivered by the camera since start
+    reconnects: int = 0  # streams lost after they had delivered frames
+    failures: int = 0  # connection attempts that gave no frame
     fps_analysed: float = 0.0
     fps_skipped: float = 0.0
     inference_ms: float = 0.0
@@ -92,15 +97,23 @@ class LiveState:
     """Thread-safe state of the current lesson plus the daemon's counters.
 
     :param mode: ``classroom`` or ``pe`` (the room's mode; changeable with :meth:`set_mode`).
+    :param primary_camera: the one stream whose records the page shows (every camera has its
+        own sessions, so mixing streams would make the page alternate between them); records
+        of other cameras are counted but not shown. None: every record is shown.
+    :param log_suppressed: returns how many log lines the rate limit has dropped so far.
     :param max_windows: windows kept for the page; older ones of a very long lesson are dropped
         (they stay in the store).
     :param queue_size: events buffered per listener; a listener that falls this far behind is
         cut off (its stream ends, the page reconnects and gets a fresh snapshot).
     """
 
-    def __init__(self, mode: str = "classroom", *, max_windows: int = 1000, queue_size: int = 256):
+    def __init__(self, mode: str = "classroom", *, primary_camera: str | None = None,
+                 log_suppressed: Callable[[], int] | None = None, max_windows: int = 1000,
+                 queue_size: int = 256):
         self._lock = threading.Lock()
         self._mode = mode
+        self.primary_camera = primary_camera
+        self._log_suppressed = log_suppressed or (lambda: 0)
         self._lesson: _Lesson | None = None
         self._cameras: dict[str, CameraCounters] = {}
         self._outbox_depth = 0
@@ -129,12 +142,16 @@ class LiveState:
     def add_window(self, record: Record) -> None:
         """A window record was stored: keep it for the page and push it to listeners.
 
-        A window arriving with no current lesson starts one at the window's start.
+        A window arriving with no current lesson starts one at the window's start. A window of
+        another camera than the primary one is only counted.
         """
         if record.get("type") != "window":
             raise ValueError(f"add_window takes window records, got type {record.get('type')!r}")
         record = copy.deepcopy(record)
         with self._lock:
+            if not self._shown(record):
+                self._windows_written += 1
+                return
             if self._lesson is None or not self._lesson.running:
                 self._lesson = _Lesson(id=secrets.token_hex(4), start=record.get("start"),
                                        started_at=time.time())
@@ -145,9 +162,12 @@ class LiveState:
             self._publish("window", record)
 
     def end_lesson(self, record: Record | None = None, end: float | None = None) -> None:
-        """The current lesson ended; ``record`` is its lesson record (None when it had no data)."""
+        """The current lesson ended; ``record`` is its lesson record (None when it had no data).
+
+        The lesson record of another camera than the primary one is ignored.
+        """
         with self._lock:
-            if self._lesson is None:
+            if self._lesson is None or (record is not None and not self._shown(record)):
                 return
             self._lesson.running = False
             self._lesson.record = copy.deepcopy(record)
@@ -155,8 +175,9 @@ class LiveState:
             self._publish("lesson", self._lesson_event())
 
     def update_camera(self, camera: str, **values: float | str) -> None:
-        """Set some of a camera's counters: ``state``, ``fps_analysed``, ``fps_skipped``,
-        ``inference_ms``. :raises ValueError: on an unknown counter or state."""
+        """Set some of a camera's counters (:class:`CameraCounters` fields).
+
+        :raises ValueError: on an unknown counter or state."""
         unknown = set(values) - set(CameraCounters.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown camera counter(s): {', '.join(sorted(unknown))}")
@@ -199,15 +220,23 @@ class LiveState:
             }
 
     def counters(self) -> dict[str, Any]:
-        """Daemon counters: cameras, outbox depth, windows written, listeners, lesson running."""
+        """Daemon counters: cameras, outbox depth, windows written, listeners, lesson running,
+        log lines suppressed."""
         with self._lock:
-            return {
+            counters = {
                 "cameras": {k: CameraCounters(**vars(v)) for k, v in self._cameras.items()},
                 "outbox_depth": self._outbox_depth,
                 "windows_written": self._windows_written,
                 "listeners": len(self._subscribers),
                 "lesson_running": bool(self._lesson and self._lesson.running),
             }
+        counters["log_suppressed"] = int(self._log_suppressed())
+        return counters
+
+    def camera_states(self) -> dict[str, str]:
+        """Camera id -> state (for health and the systemd status line)."""
+        with self._lock:
+            return {k: v.state for k, v in self._cameras.items()}
 
     def status(self) -> dict[str, Any]:
         """Counters as plain JSON (the page's status line)."""
@@ -241,6 +270,11 @@ class LiveState:
                 sub.loop.call_soon_threadsafe(_cut_off, sub)
             except RuntimeError:
                 pass
+
+    def _shown(self, record: Record) -> bool:
+        """Whether the page shows ``record`` (no primary camera, or the record is its)."""
+        camera = record.get("camera")
+        return self.primary_camera is None or camera is None or camera == self.primary_camera
 
     def _publish(self, kind: str, data: dict[str, Any]) -> None:
         # Called with the lock held. Delivery runs in each listener's loop, never here.

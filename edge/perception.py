@@ -17,7 +17,7 @@ import numpy as np
 from sensors.samples import Frame, Person, PoseSample
 
 if TYPE_CHECKING:
-    from edge.config import EdgeConfig
+    from edge.config import EdgeConfig, ZonesConfig
 
 __all__ = ["Perception", "PerceptionStats", "PoseDetector", "RefineHook"]
 
@@ -34,11 +34,13 @@ class PoseDetector(Protocol):
 
 @dataclass
 class PerceptionStats:
-    """Frames seen, people found over all frames, seconds in model stages and in model loading."""
+    """Frames seen, people found over all frames, seconds in model stages (``refine_s`` of them
+    in the refinement hooks) and in model loading."""
 
     frames: int = 0
     person_frames: int = 0
     model_s: float = 0.0
+    refine_s: float = 0.0
     load_s: float = 0.0
 
 
@@ -55,17 +57,30 @@ class Perception:
     stats: PerceptionStats = field(default_factory=PerceptionStats)
 
     @classmethod
-    def from_config(cls, config: EdgeConfig) -> Perception:
-        """The configured bottom-up pose estimator (loads and warms the model).
+    def from_config(
+        cls, config: EdgeConfig, mode: str | None = None, zones: ZonesConfig | None = None
+    ) -> Perception:
+        """The configured bottom-up pose estimator (loads and warms the model), followed in a PE
+        lesson with stations by BlazePose refinement of each station's occupant.
 
-        :raises models.runtime.ModelError: when the model cannot be found or loaded.
+        :param mode: the lesson mode; default ``config.node.mode``.
+        :param zones: the calibrated zones; default ``config.zones``.
+        :raises models.runtime.ModelError: when a model cannot be found or loaded.
         """
         # Imported here so scene replays (no frames) never load onnxruntime or a model.
         started = time.perf_counter()
         from edge.perception_options import pose_options, session_options
         from models.pose import PoseEstimator
 
-        perception = cls(PoseEstimator(pose_options(config), session_options(config)))
+        perception = cls(PoseEstimator(pose_options(config), session_options(config),
+                                       config.runtime.models_dir))
+        stations = (zones if zones is not None else config.zones).stations
+        if (mode or config.node.mode) == "pe" and stations:
+            from edge.pe.stations import station_refine_hook
+            from models.blazepose import BlazePoseRefiner
+
+            refiner = BlazePoseRefiner(session_options(config), config.runtime.models_dir)
+            perception.hooks.append(station_refine_hook(stations, refiner))
         # Loading and warm-up happen once per process: kept apart from per-frame overhead.
         perception.stats.load_s = time.perf_counter() - started
         return perception
@@ -74,9 +89,12 @@ class Perception:
         """The people in ``frame`` (no identities), stamped with its time and size."""
         started = time.perf_counter()
         people = self.detector.detect(frame.image)
+        detected = time.perf_counter()
         for hook in self.hooks:
             people = hook(frame, people)
-        self.stats.model_s += time.perf_counter() - started
+        finished = time.perf_counter()
+        self.stats.refine_s += finished - detected
+        self.stats.model_s += finished - started
         self.stats.frames += 1
         self.stats.person_frames += len(people)
         return PoseSample(t=frame.t, people=people, size=frame.size)

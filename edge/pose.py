@@ -21,6 +21,7 @@ __all__ = [
     "floor_points",
     "head_states",
     "legs_standing",
+    "matching_scales",
     "raised_arms",
     "shoulder_mids",
 ]
@@ -41,6 +42,14 @@ class Head(IntEnum):
     WRITING = 2  # head down with a wrist resting on the desk
 
 
+def _box_long_sides(kp: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Long side of each person's box around the seen keypoints (NaN with fewer than two)."""
+    mask = seen[:, :, None]
+    high = np.where(mask, kp[:, :, :2], -np.inf).max(axis=1)
+    low = np.where(mask, kp[:, :, :2], np.inf).min(axis=1)
+    return np.where(seen.sum(axis=1) >= 2, (high - low).max(axis=1), np.nan)
+
+
 def body_scales(kp: np.ndarray, min_score: float) -> np.ndarray:
     """Each person's length unit in pixels (NaN if unknown); batch form of ``people.body_scale``.
 
@@ -49,14 +58,53 @@ def body_scales(kp: np.ndarray, min_score: float) -> np.ndarray:
     seen = kp[:, :, 2] >= min_score
     shoulders = np.hypot(*(kp[:, _L_SH, :2] - kp[:, _R_SH, :2]).T)
     ears = 2.0 * np.hypot(*(kp[:, KP["l_ear"], :2] - kp[:, KP["r_ear"], :2]).T)
-    mask = seen[:, :, None]
-    high = np.where(mask, kp[:, :, :2], -np.inf).max(axis=1)
-    low = np.where(mask, kp[:, :, :2], np.inf).min(axis=1)
-    box = np.where(seen.sum(axis=1) >= 2, (high - low).max(axis=1) / 3.0, np.nan)
+    box = _box_long_sides(kp, seen) / 3.0
     box = np.where(box > 0, box, np.nan)
     ears_ok = seen[:, KP["l_ear"]] & seen[:, KP["r_ear"]] & (ears > 0)
     out = np.where(ears_ok, ears, box)
     return np.where(seen[:, _L_SH] & seen[:, _R_SH] & (shoulders > 1.0), shoulders, out)
+
+
+# Torso length (shoulder midpoint to hip midpoint) over shoulder width of a person seen from the
+# front, on the generous side so a frontal torso never outgrows the shoulders.
+_TORSO_PER_SHOULDER = 1.5
+# Long side of the keypoint box over shoulder width: about 4.4 for a standing adult (eyes to
+# ankles), less for a seated one (legs hidden), so as a lower bound it only rescues collapsed views.
+_BOX_PER_SHOULDER = 4.5
+
+
+def matching_scales(kp: np.ndarray, min_score: float) -> np.ndarray:
+    """Each person's length unit for matching across frames, robust to the viewing angle (NaN if
+    fewer than two keypoints are seen).
+
+    Shoulder width (:func:`body_scales`) collapses for a person seen side-on (a walker crossing
+    the view, a student on a sit-up mat, a fall), and a tracker gating in that unit breaks the
+    track. This is the largest of shoulder width, hip width, twice the ear distance, torso length
+    / 1.5 and the keypoint box's long side / 4.5: about one shoulder width from the front,
+    and still a body-sized length from the side or lying down.
+    """
+    seen = kp[:, :, 2] >= min_score
+
+    def span(a: int, b: int) -> np.ndarray:
+        length = np.hypot(*(kp[:, a, :2] - kp[:, b, :2]).T)
+        return np.where(seen[:, a] & seen[:, b], length, np.nan)
+
+    shoulder_mid = (kp[:, _L_SH, :2] + kp[:, _R_SH, :2]) / 2.0
+    hip_mid = (kp[:, _HIPS[0], :2] + kp[:, _HIPS[1], :2]) / 2.0
+    torso_seen = seen[:, _L_SH] & seen[:, _R_SH] & seen[:, _HIPS[0]] & seen[:, _HIPS[1]]
+    torso = np.where(torso_seen, np.hypot(*(shoulder_mid - hip_mid).T), np.nan)
+    candidates = np.stack(
+        [
+            span(_L_SH, _R_SH),
+            span(*_HIPS),
+            2.0 * span(KP["l_ear"], KP["r_ear"]),
+            torso / _TORSO_PER_SHOULDER,
+            _box_long_sides(kp, seen) / _BOX_PER_SHOULDER,
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        best = np.fmax.reduce(candidates, axis=0)
+    return np.where(best > 1.0, best, np.nan)
 
 
 def shoulder_mids(kp: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Replay a recorded input through the whole pipeline as fast as it can (SPEC 6 `edge replay`).
 
 Video files, images and image folders go through the pose model (:mod:`edge.perception`); scene
-files (``edge.scene/v1``) already carry people, audio, heart rate and environment samples. Every
+files (``edge.scene/v1``) already carry people, audio, heart rate and environment samples; WAV
+files go through the audio path (:mod:`edge.audio_input`: VAD and sound level). Every
 sample is fed to one :class:`~edge.session.LessonSession` covering the whole input; each closed
 window and the final lesson record go to ``emit`` and, when a store is given, to the store
 (record and outbox row in one transaction, so a kill mid-run loses at most the open window).
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from edge.audio_input import WavFeatureSource, is_audio_file
 from edge.config import CameraConfig, EdgeConfig, ZonesConfig
 from edge.perception import Perception
 from edge.session import LessonSession
@@ -42,6 +44,7 @@ class ReplaySummary:
     windows: int = 0
     lessons: int = 0
     model_s: float = 0.0
+    refine_s: float = 0.0  # part of model_s in refinement hooks (PE stations' BlazePose)
     load_s: float = 0.0
     total_s: float = 0.0
 
@@ -124,14 +127,18 @@ def replay(
             else:
                 summary.lessons += 1
 
-    with open_source(spec, fps=fps, loop=False) as source:
+    # A WAV file is a microphone recording: its audio features feed the session like a mic's.
+    source = (WavFeatureSource(spec, config.audio) if is_audio_file(spec)
+              else open_source(spec, fps=fps, loop=False))
+    with source:
         settings = session_settings(config, getattr(source, "header", None), mode)
         summary.mode = settings.mode
         session = LessonSession(settings.config, settings.mode, settings.zones)
         try:
             for item in source:
                 if isinstance(item, Frame):
-                    perception = perception or Perception.from_config(settings.config)
+                    perception = perception or Perception.from_config(settings.config,
+                                                                     settings.mode)
                     item = perception.sample(item)
                     summary.frames += 1
                 elif isinstance(item, PoseSample):
@@ -146,6 +153,7 @@ def replay(
     if perception is not None:
         summary.person_frames += perception.stats.person_frames
         summary.model_s = perception.stats.model_s
+        summary.refine_s = perception.stats.refine_s
         summary.load_s = perception.stats.load_s
     summary.total_s = time.perf_counter() - started
     return summary

@@ -5,13 +5,9 @@ bounding the outbox is sync/'s job, SPEC 7). Only window aggregates are coarsene
 
 - **Age** (``store.retention_days``): windows and lessons older than that go
   (:func:`edge.store.apply_retention`).
-- **Roll-up**: windows older than ``rollup_after_days`` are merged into hourly ones: the windows
+- **Roll-up** (``store.rollup_after_days``): older windows become hourly ones: the windows
   of one mode whose ``created`` time falls in the same wall-clock hour become one row spanning
-  them. Merge rules (:func:`merge_metrics`): counts (:data:`SUMMED_KEYS`) are summed, head counts
-  (:data:`LEVEL_KEYS`) and ``n`` take the maximum, every other number is the duration-weighted
-  mean of the non-null values (suppressed windows carry nulls, so they add nothing), lists
-  (alerts) are concatenated, strings keep the latest value; the row is ``suppressed`` only when
-  all its windows were. Only whole hours are rolled up, so an hour is merged once. A rolled-up
+  them, merged by the one rule of :mod:`edge.rollup`. Only whole hours are rolled up, so an hour is merged once. A rolled-up
   row has no outbox row of its own (the hub got the fine windows): its ``outbox_seq`` is the
   negated smallest ``outbox_seq`` of its windows, which keeps the column unique and marks it.
 - **Size** (``store.max_mb``, pages in use, not file size: SQLite reuses freed pages): first
@@ -32,16 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import StoreConfig
+from edge.rollup import merge_window_records
 from edge.store import Store, apply_retention
 
 __all__ = [
-    "LEVEL_KEYS",
-    "SUMMED_KEYS",
     "FreeSpaceGuard",
     "MaintenanceReport",
     "RetentionPolicy",
     "enforce_size",
-    "merge_metrics",
     "rollup_windows",
     "run_maintenance",
     "store_size_bytes",
@@ -52,12 +46,6 @@ log = logging.getLogger(__name__)
 HOUR_S = 3600.0
 DAY_S = 86400.0
 MB = 1024 * 1024
-# Event counts and accumulations: an hour holds the sum of its windows.
-SUMMED_KEYS = frozenset(
-    {"hand_raises", "stand_events", "count", "minutes_ge_120", "trimp_edwards", "distance"}
-)
-# Head counts: "how many were there" over an hour is the largest window's count, like n.
-LEVEL_KEYS = frozenset({"students_present", "participants"})
 
 
 @dataclass(frozen=True)
@@ -70,9 +58,10 @@ class RetentionPolicy:
     rollup_after_days: float = 7.0
 
     @classmethod
-    def from_config(cls, cfg: StoreConfig, rollup_after_days: float = 7.0) -> RetentionPolicy:
+    def from_config(cls, cfg: StoreConfig) -> RetentionPolicy:
         """The policy of a ``[store]`` section."""
-        return cls(cfg.retention_days, cfg.max_mb * MB, cfg.min_free_mb * MB, rollup_after_days)
+        return cls(cfg.retention_days, cfg.max_mb * MB, cfg.min_free_mb * MB,
+                   cfg.rollup_after_days)
 
 
 @dataclass
@@ -86,32 +75,6 @@ class MaintenanceReport:
     dropped_for_size: int = 0
     size_bytes: int = 0
     over_budget: bool = False  # still too big with no windows left to drop
-
-
-def merge_metrics(parts: list[tuple[dict[str, Any], float]], key: str = "") -> Any:
-    """Merge window metrics, each given with its duration in seconds (rules: module doc)."""
-    values = [(v, w) for v, w in parts if v is not None]
-    if not values:
-        return None
-    latest = values[-1][0]
-    if isinstance(latest, dict):
-        keys = dict.fromkeys(k for v, _ in values if isinstance(v, dict) for k in v)
-        return {k: merge_metrics([(v.get(k), w) for v, w in values if isinstance(v, dict)], k)
-                for k in keys}
-    if isinstance(latest, list):
-        return [item for v, _ in values if isinstance(v, list) for item in v]
-    numbers = [(v, w) for v, w in values
-               if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if isinstance(latest, (str, bool)) or not numbers:
-        return latest
-    if key in SUMMED_KEYS:
-        return sum(v for v, _ in numbers)
-    if key in LEVEL_KEYS:
-        return max(v for v, _ in numbers)
-    total = sum(w for _, w in numbers)
-    if total <= 0:
-        return sum(v for v, _ in numbers) / len(numbers)
-    return round(sum(v * w for v, w in numbers) / total, 6)
 
 
 def rollup_windows(store: Store, before: float) -> tuple[int, int]:
@@ -139,9 +102,10 @@ def rollup_windows(store: Store, before: float) -> tuple[int, int]:
 
 
 def _replace_group(store: Store, group: list[tuple]) -> None:
-    parts = [(json.loads(r[6]), max(float(r[3]) - float(r[2]), 0.0)) for r in group]
-    metrics = merge_metrics(parts) or {}
-    ns = [r[4] for r in group if r[4] is not None]
+    merged = merge_window_records([
+        {"mode": r[1], "start": r[2], "end": r[3], "n": r[4], "suppressed": bool(r[5]),
+         "metrics": json.loads(r[6])} for r in group
+    ])
     seq = -min(abs(int(r[8])) for r in group)
     store.db.execute(
         f"DELETE FROM windows WHERE id IN ({','.join('?' * len(group))})", [r[0] for r in group]
@@ -149,9 +113,8 @@ def _replace_group(store: Store, group: list[tuple]) -> None:
     store.db.execute(
         'INSERT INTO windows (mode, start, "end", n, suppressed, metrics, created, outbox_seq) '
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (group[0][1], min(r[2] for r in group), max(r[3] for r in group),
-         max(ns) if ns else None, int(all(r[5] for r in group)),
-         json.dumps(metrics, separators=(",", ":"), ensure_ascii=False),
+        (merged["mode"], merged["start"], merged["end"], merged["n"], int(merged["suppressed"]),
+         json.dumps(merged["metrics"], separators=(",", ":"), ensure_ascii=False),
          min(r[7] for r in group), seq),
     )
 

@@ -11,9 +11,11 @@ view) gives the role up to the first person in the zone whose legs show them sta
 
 - With a calibrated teacher zone: the person whose floor point (ankles, else hips) is inside
   the zone; if several are, standing ones first, then the largest (nearest the camera).
-- Without a zone (heuristic): the camera looks at the class from the front, so the front of
-  the room is the bottom of the image. The teacher is the person standing with visible legs
-  (students' legs are hidden by desks) whose floor point is lowest in the image.
+- Without a zone (heuristic, classrooms only): the camera looks at the class from the front, so
+  the front of the room is the bottom of the image. The teacher is the person standing with
+  visible legs (students' legs are hidden by desks) whose floor point is lowest in the image.
+  In a gym everyone stands with legs in view, so PE lessons turn the heuristic off
+  (``front_heuristic=False``): without a zone, nobody is the teacher.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ class RoleAssigner:
     """Assigns roles frame by frame; one instance per lesson."""
 
     def __init__(
-        self, zones: ZonesConfig | None, kp_min_score: float = 0.3, lost_after_s: float = 1.5
+        self,
+        zones: ZonesConfig | None,
+        kp_min_score: float = 0.3,
+        lost_after_s: float = 1.5,
+        front_heuristic: bool = True,
     ) -> None:
         self.geometry = ZoneGeometry(zones)
         self.kp_min_score = kp_min_score
         self.lost_after_s = lost_after_s
+        self.front_heuristic = front_heuristic
         self._teacher: int | None = None
         self._teacher_seen = float("-inf")
         self._teacher_standing = False  # whether the teacher was chosen with legs seen standing
@@ -79,7 +86,7 @@ class RoleAssigner:
                 continue
             inside = self.geometry.in_teacher(foot[i])
             if inside is None:  # no zone: standing with legs seen, lowest in the image
-                key = (float(foot[i][1]),) if standing[i] else None
+                key = (float(foot[i][1]),) if standing[i] and self.front_heuristic else None
             else:
                 key = (bool(standing[i]), float(np.nan_to_num(scale[i]))) if inside else None
             if key is not None and (best_key is None or key > best_key):

@@ -33,10 +33,13 @@ def engines_for_mode(
 ) -> list[MetricEngine]:
     """The metric engines of a lesson in ``mode`` ("classroom" or "pe")."""
     if mode == "classroom":
+        classroom = ClassroomEngine(config.classroom, zones)
+        # S-T without a teacher microphone asks whether a student stands to answer: the classroom
+        # engine comes first in the list, so it has seen each frame when the S-T engine does.
         return [
-            ClassroomEngine(config.classroom, zones),
+            classroom,
             AudioEngine(config.classroom),
-            STEngine(config.classroom, zones),
+            STEngine(config.classroom, zones, students_standing=classroom.students_standing),
         ]
     if mode == "pe":
         from .pe.engine import PEEngine  # imported here: classroom lessons never load PE code
@@ -67,7 +70,10 @@ class LessonSession:
         self.engines = engines_for_mode(mode, config, zones)
         self.tracker = Tracker.from_config(config.classroom)
         self.roles = RoleAssigner(
-            zones, config.classroom.kp_min_score, config.classroom.track_max_missed_s
+            zones,
+            config.classroom.kp_min_score,
+            config.classroom.track_max_missed_s,
+            front_heuristic=mode == "classroom",  # in a gym every student stands, legs in view
         )
         self.start = start
         self._window_start = start

@@ -2,8 +2,10 @@
 
 An interval is T when the teacher speaks for at least ``st_teacher_share`` of it, or stands at
 the board writing for that share of its frames. Teacher speech comes from the teacher channel
-(``teacher_speech``) when the source has one; without it, dominant room speech is taken as the
-teacher's, which over-codes T in discussion lessons (a known limit of single-microphone rooms).
+(``teacher_speech``) when the source has one. Without it, room speech is taken as the teacher's
+only in an interval where no student stood to answer (someone standing for ``stand_hold_s`` or
+more, from the classroom engine's stand states): a single room microphone cannot tell voices
+apart, but a standing student is the one talking. Discussion at the desks still codes T.
 Intervals are laid end to end from the lesson start; a last partial interval is coded when it
 covers at least half an interval. Without any audio in the lesson the engine reports nothing
 (no source), never an all-S lesson.
@@ -11,6 +13,7 @@ covers at least half an interval. Without any audio in the lesson the engine rep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
@@ -51,11 +54,21 @@ class STEngine:
 
     name = "st"
 
-    def __init__(self, cfg: ClassroomConfig, zones: ZonesConfig | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ClassroomConfig,
+        zones: ZonesConfig | None = None,
+        students_standing: Callable[[], int] | None = None,
+    ) -> None:
+        """``students_standing``: how many students stand in the frame being fed (from the
+        classroom engine, called in :meth:`on_people`); None = never known."""
         self.cfg = cfg
         self.geometry = ZoneGeometry(zones)
-        self._speech: list[tuple[float, float, bool]] = []  # (t, duration, teacher speaking)
-        self._frames: list[tuple[float, bool]] = []  # (t, teacher writing at the board)
+        self.students_standing = students_standing
+        # (t, duration, speaking, heard on the room microphone only)
+        self._speech: list[tuple[float, float, bool, bool]] = []
+        # (t, teacher writing at the board, a student standing)
+        self._frames: list[tuple[float, bool, bool]] = []
         self._anchor: float | None = None
         self._coded = 0  # intervals coded so far
         self._codes = ""
@@ -63,14 +76,19 @@ class STEngine:
         self._window_audio = False
 
     def on_people(self, t: float, people: list[TrackedPerson], size: tuple[int, int]) -> None:
-        """Note whether the teacher is writing at the board in this frame."""
-        self._frames.append((t, any(writing_at_board(p, self.geometry, self.cfg) for p in people)))
+        """Note whether the teacher is writing at the board and whether a student stands."""
+        writing = any(writing_at_board(p, self.geometry, self.cfg) for p in people)
+        standing = self.students_standing is not None and self.students_standing() > 0
+        self._frames.append((t, writing, standing))
 
     def on_audio(self, sample: AudioFeatures) -> None:
         """Note whether the teacher speaks in this audio span."""
         self._had_audio = self._window_audio = True
-        level = sample.teacher_speech if sample.teacher_speech is not None else sample.speech
-        self._speech.append((sample.t, sample.duration, level >= self.cfg.speech_threshold))
+        room_only = sample.teacher_speech is None
+        level = sample.speech if room_only else sample.teacher_speech
+        self._speech.append(
+            (sample.t, sample.duration, level >= self.cfg.speech_threshold, room_only)
+        )
 
     def on_heart_rate(self, sample: HeartRateSample) -> None:
         """Not used."""
@@ -110,17 +128,20 @@ class STEngine:
 
     def _code(self, a: float, b: float) -> str:
         """T or S for [a, b), "" when nothing was heard or seen in it; consumes its evidence."""
-        speech = [(d, on) for t, d, on in self._speech if a <= t < b]
-        frames = [on for t, on in self._frames if a <= t < b]
+        speech = [(d, on, room) for t, d, on, room in self._speech if a <= t < b]
+        frames = [(writing, standing) for t, writing, standing in self._frames if a <= t < b]
         self._speech = [s for s in self._speech if s[0] >= b]
         self._frames = [f for f in self._frames if f[0] >= b]
         if not speech and not frames:
             return ""  # not observed (inputs paused): no sample rather than a guessed S
         share = self.cfg.st_teacher_share
-        heard = sum(d for d, _ in speech)
-        talk = sum(d for d, on in speech if on)
+        # Frames are evenly spread over the interval: the standing frames' share of its length.
+        stood_s = (b - a) * sum(st for _, st in frames) / len(frames) if frames else 0.0
+        answered = stood_s >= self.cfg.stand_hold_s - _EPS
+        heard = sum(d for d, _, _ in speech)
+        talk = sum(d for d, on, room in speech if on and not (room and answered))
         if heard > 0 and talk / heard >= share - _EPS:
             return "T"
-        if frames and sum(frames) / len(frames) >= share - _EPS:
+        if frames and sum(w for w, _ in frames) / len(frames) >= share - _EPS:
             return "T"
         return "S"

@@ -2,9 +2,11 @@
 
 Association is a Hungarian assignment (scipy ``linear_sum_assignment``) on the mean distance of
 the keypoints both skeletons show, measured in the track's own body scale, after moving the
-track by a constant-velocity prediction. Because the unit is the person's shoulder width, the
-same gate works for a 40-pixel back-row student and a 400-pixel teacher, and neighbours who sit
-two shoulder widths apart are never confused with a person who moved.
+track by a constant-velocity prediction. Because the unit is the person's own size (about the
+shoulder width from the front, see :func:`edge.pose.matching_scales`), the same gate works for a
+40-pixel back-row student and a 400-pixel teacher, neighbours who sit two shoulder widths apart
+are never confused with a person who moved, and a walker or a student on a mat seen side-on
+(where the shoulder width collapses) keeps a body-sized gate.
 
 New tracks are *tentative* until seen in ``confirm_frames`` consecutive frames; a tentative
 track that misses a frame is dropped. This keeps faint, flickering false detections (a coat on a
@@ -24,7 +26,7 @@ from sensors.samples import KP, Person
 
 from .config.metrics import ClassroomConfig
 from .people import TrackedPerson
-from .pose import body_scales
+from .pose import matching_scales
 
 __all__ = ["Tracker"]
 
@@ -91,7 +93,7 @@ class Tracker:
             self._drop_stale(t, set())
             return []
         kp = np.stack([p.kp for p in people])
-        scale = body_scales(kp, self.kp_min_score)
+        scale = matching_scales(kp, self.kp_min_score)
         score = np.array([p.score for p in people])
         usable = (
             np.isfinite(scale)

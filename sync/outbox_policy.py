@@ -7,9 +7,7 @@ When the outbox is over a bound (``mqtt.outbox_max_rows`` / ``_mb`` / ``_age_day
    same kind and mode are merged into one coarser window (one transaction per merge; the new
    row replaces its sources and is ``historical``). Rows at or below the publish high-water
    mark are never rolled up: the hub may already hold them, and a roll-up would count them
-   twice. Merge rules (:func:`merge_records`): counts are summed, every other number is the
-   duration-weighted mean of the non-null sources; ``n`` is the smallest ``n`` among the
-   unsuppressed sources; lists (alerts) are concatenated; strings keep the latest value.
+   twice. Merge rules: the one rule of :mod:`edge.rollup`, shared with store retention.
 3. **Drop** the oldest unsent rows (lesson rows last) until within bounds.
 
 Rows older than the age bound are dropped directly: a coarser window is not any younger.
@@ -23,9 +21,9 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from edge.config import MqttConfig
+from edge.rollup import merge_window_records
 
 from .outbox import (
     DROPPED_KEY,
@@ -37,15 +35,12 @@ from .outbox import (
     get_counter,
 )
 
-__all__ = ["ROLLUP_FACTOR", "OutboxLimits", "PolicyReport", "enforce", "merge_records"]
+__all__ = ["ROLLUP_FACTOR", "OutboxLimits", "PolicyReport", "enforce"]
 
 log = logging.getLogger(__name__)
 
 ROLLUP_FACTOR = 4  # windows merged per roll-up step (30 s -> 2 min -> 8 min -> ...)
 MAX_ROLLUP_S = 3600.0  # never build windows longer than an hour
-# Metric keys that are event counts (summed when windows merge); everything else numeric is
-# a rate, share or mean (duration-weighted).
-COUNT_KEYS = frozenset({"hand_raises", "stand_events", "count", "minutes_ge_120"})
 _DAY_S = 86_400.0
 
 
@@ -163,7 +158,7 @@ def _replace(conn: sqlite3.Connection, seqs: list[int]) -> int:
         ).fetchall()
         if len(found) != len(seqs):  # sent meanwhile: leave them alone
             return 0
-        merged = merge_records([json.loads(r[1]) for r in found])
+        merged = merge_window_records([json.loads(r[1]) for r in found])
         text = json.dumps(merged, separators=(",", ":"))
         conn.execute(f"DELETE FROM outbox WHERE seq IN ({marks})", seqs)
         conn.execute(
@@ -173,42 +168,3 @@ def _replace(conn: sqlite3.Connection, seqs: list[int]) -> int:
              len(text.encode("utf-8"))),
         )
     return len(seqs) - 1
-
-
-def merge_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """One coarser window record from consecutive window records (see the module doc)."""
-    weights = [max(float(r["end"]) - float(r["start"]), 0.0) for r in records]
-    open_ns = [r.get("n") for r in records if not r.get("suppressed") and r.get("n") is not None]
-    all_ns = [r.get("n") for r in records if r.get("n") is not None]
-    return {
-        "type": "window",
-        "mode": records[0].get("mode"),
-        "start": records[0]["start"],
-        "end": records[-1]["end"],
-        "n": min(open_ns or all_ns) if (open_ns or all_ns) else None,
-        "suppressed": all(bool(r.get("suppressed")) for r in records),
-        "metrics": _merge_values([r.get("metrics") or {} for r in records], weights),
-        "rolled_up": sum(int(r.get("rolled_up") or 1) for r in records),
-    }
-
-
-def _merge_values(values: list[Any], weights: list[float], key: str = "") -> Any:
-    present = [(v, w) for v, w in zip(values, weights) if v is not None]
-    if not present:
-        return None
-    sample = present[-1][0]
-    if isinstance(sample, dict):
-        keys = dict.fromkeys(k for v, _ in present if isinstance(v, dict) for k in v)
-        return {k: _merge_values([v.get(k) if isinstance(v, dict) else None for v in values],
-                                 weights, k) for k in keys}
-    if isinstance(sample, list):
-        return [item for v, _ in present if isinstance(v, list) for item in v]
-    numbers = [(v, w) for v, w in present if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if not numbers or isinstance(sample, (str, bool)):
-        return sample
-    if key in COUNT_KEYS:
-        return sum(v for v, _ in numbers)
-    total = sum(w for _, w in numbers)
-    if total <= 0:
-        return sum(v for v, _ in numbers) / len(numbers)
-    return round(sum(v * w for v, w in numbers) / total, 6)

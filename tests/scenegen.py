@@ -14,7 +14,8 @@ Q quiet practice (both code S).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -363,3 +364,41 @@ def write_scene_file(path: Path, scene: Scene) -> int:
     """Write ``scene`` as an ``edge.scene/v1`` file (zones in the header); returns sample lines."""
     header = SceneHeader(mode="classroom", size=SIZE, age=12, zones=ZONES)
     return write_scene(path, header, scene.samples)
+
+
+# The S-T script a long lesson repeats (one letter per 30 s interval).
+LONG_SCRIPT = "TTTSSTTBSSQQTTSSTTTT"
+
+
+def long_classroom_samples(seconds: float, *, fps: float = 2.0, rows: int = 3, per_row: int = 4,
+                           seed: int = 1) -> Iterator[Sample]:
+    """Samples of a lesson of any length, generated a :data:`LONG_SCRIPT` chunk at a time (so
+    an hour-long scene costs one chunk of memory). Each chunk is a :func:`classroom_scene` with
+    its own seed, shifted in time; the lesson's last sample is its last frame, at
+    ``seconds - 1/fps``, so a replay ends at exactly ``seconds``.
+    """
+    last_frame = (round(seconds * fps) - 1) / fps
+    offset, chunk = 0.0, 0
+    while offset <= last_frame:
+        intervals = min(len(LONG_SCRIPT), int(np.ceil((seconds - offset) / ST_INTERVAL)))
+        scene = classroom_scene(LONG_SCRIPT[:max(intervals, 2)], fps=fps, rows=rows,
+                                per_row=per_row, seed=seed + chunk)
+        for sample in scene.samples:
+            t = sample.t + offset
+            if t > last_frame + 1e-9:
+                break
+            # No audio between the last two frames: a session ends one frame interval after
+            # its last sample and measures that interval from the sample before it.
+            if isinstance(sample, AudioFeatures) and t > last_frame - 1.0 / fps:
+                continue
+            yield replace(sample, t=round(t, 6))
+        offset += scene.duration
+        chunk += 1
+
+
+def write_classroom_scene(path: Path, seconds: float, **kw) -> Path:
+    """Write :func:`long_classroom_samples` (``kw`` are its options) as an ``edge.scene/v1``
+    file with the zones in the header; returns ``path``."""
+    header = SceneHeader(mode="classroom", size=SIZE, age=12, zones=ZONES)
+    write_scene(path, header, long_classroom_samples(seconds, **kw))
+    return path

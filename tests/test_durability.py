@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from replay_scene import write_classroom_scene
+from scenegen import write_classroom_scene
 
 from edge.store import Store
 

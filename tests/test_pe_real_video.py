@@ -1,11 +1,8 @@
-"""The PE station pipeline on real frames: bottom-up pose, BlazePose refinement of the station's
-occupant, the PE engine and its repetition counters, on ../shared/media/sports2d_demo.mp4 (one
-adult walks across the scene, one stands on a box). Someone who only walks must count no
-repetition of any exercise, and must be coded as moving.
-
-Identities come from a nearest-hips assignment (two people who never cross) rather than the
-classroom tracker and role heuristics, so that this test is about the station pipeline only:
-the classroom tracker's shoulder-width unit collapses for a person walking side-on.
+"""The PE station pipeline on real frames: `edge replay` in PE mode on
+../shared/media/sports2d_demo.mp4 (one adult walks across the scene, one stands on a box) with
+stations around the walker's path: bottom-up pose, BlazePose refinement of the station's occupant
+(wired by Perception.from_config), the tracker, the PE engine and its repetition counters.
+Someone who only walks must count no repetition of any exercise, and must be coded as moving.
 """
 
 from __future__ import annotations
@@ -14,89 +11,88 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.config import EdgeConfig, StationConfig, ZonesConfig
+from edge.config import EdgeConfig, StationConfig
 from edge.pe.body import hips_point
-from edge.pe.engine import PEEngine
-from edge.pe.stations import refine_station_people, station_occupant, station_refine_hook
-from edge.people import TrackedPerson
+from edge.pe.stations import station_occupant, station_refine_hook
 from edge.perception import Perception
+from edge.replay import replay
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
-from sensors.samples import Frame
+from sensors.samples import Frame, Person
 from tests.conftest import shared_file
 
 # the walker's path (hips around y 725..770, x 210..1570 between frames 40 and 180)
 WALK_AREA = [(150.0, 560.0), (1720.0, 560.0), (1720.0, 900.0), (150.0, 900.0)]
 EXERCISES = ("situp", "rope_skip", "jumping_jack", "squat", "pullup")
-STRIDE = 3  # 10 frames/s of the 30 fps video keeps the test short
+FPS = 10.0  # a third of the 30 fps video keeps the test short
+
+
+def pe_config(stations: dict[str, StationConfig]) -> EdgeConfig:
+    """One onnxruntime thread, one tile, PE mode; rates shown for the two people in view."""
+    return EdgeConfig.model_validate(
+        {
+            "node": {"mode": "pe"},
+            "runtime": {"intra_op_threads": 1},
+            "pose": {"tiles": 1},
+            "privacy": {"min_group": 1},
+            "zones": {"stations": {k: v.model_dump() for k, v in stations.items()}},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def run():
-    one_thread = SessionOptions(intra_op_threads=1)
-    refiner = BlazePoseRefiner(one_thread)
-    refine_zone = {"walk": StationConfig(exercise="squat", polygon=WALK_AREA)}
-    refined_frames = []
+    config = pe_config(
+        {f"walk-{e}": StationConfig(exercise=e, polygon=WALK_AREA) for e in EXERCISES}
+    )
+    perception = Perception.from_config(config, "pe")
+    assert len(perception.hooks) == 1  # the stations' BlazePose refinement
+    refine = perception.hooks[0]
+    frames = {"occupied": 0, "refined": 0}
 
-    def hook(frame: Frame, people: list) -> list:
-        out = refine_station_people(frame.image, people, refine_zone, refiner)
+    def watched(frame: Frame, people: list[Person]) -> list[Person]:
+        out = refine(frame, people)
         idx = station_occupant([hips_point(p.kp) for p in out], WALK_AREA)
-        if idx is not None and not any(p is out[idx] for p in people):
-            refined_frames.append(frame.index)
+        frames["occupied"] += idx is not None
+        frames["refined"] += idx is not None and not any(p is out[idx] for p in people)
         return out
 
-    perception = Perception(PoseEstimator(PoseOptions(tiles=1), one_thread), hooks=[hook])
-    zones = ZonesConfig(
-        stations={f"walk-{e}": StationConfig(exercise=e, polygon=WALK_AREA) for e in EXERCISES}
+    perception.hooks[0] = watched
+    records: list[dict] = []
+    summary = replay(
+        str(shared_file("media/sports2d_demo.mp4")), config, mode="pe", fps=FPS,
+        perception=perception, emit=records.append,
     )
-    engine = PEEngine(EdgeConfig(), zones)
-    cap = cv2.VideoCapture(str(shared_file("media/sports2d_demo.mp4")))
-    index, occupied, last_hips = 0, 0, {}
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        if 30 <= index <= 200 and index % STRIDE == 0:
-            sample = perception.sample(Frame(t=index / 30.0, image=image, index=index))
-            hips = [hips_point(p.kp) for p in sample.people]
-            occupied += station_occupant(hips, WALK_AREA) is not None
-            tracked = [
-                TrackedPerson(track=_nearest(last_hips, h), kp=p.kp)
-                for p, h in zip(sample.people, hips)
-                if h is not None
-            ]
-            last_hips = {tp.track: hips_point(tp.kp) for tp in tracked}
-            engine.on_people(sample.t, tracked, sample.size)
-        index += 1
-    cap.release()
-    return engine.close_lesson(1.0, 6.7).metrics, refined_frames, occupied
-
-
-def _nearest(last: dict[int, np.ndarray], hip: np.ndarray) -> int:
-    """The previous frame's id whose hips were closest (within 300 px), else a new id."""
-    if last:
-        track, d = min(
-            ((k, float(np.hypot(*(v - hip)))) for k, v in last.items()), key=lambda x: x[1]
-        )
-        if d < 300:
-            return track
-    return max(last, default=0) + 1
+    assert records[-1]["type"] == "lesson" and records[-1]["mode"] == "pe"
+    return records[-1]["metrics"], summary, frames
 
 
 def test_walking_person_is_refined_and_counts_nothing(run):
-    lesson, refined_frames, occupied = run
-    assert occupied >= 35  # the walker is in the station area for most analysed frames
-    assert len(refined_frames) >= 0.8 * occupied  # BlazePose replaced the bottom-up keypoints
+    lesson, summary, frames = run
+    assert summary.refine_s > 0 and summary.model_s > summary.refine_s
+    assert frames["occupied"] >= 35  # the walker is in the station area for most analysed frames
+    assert frames["refined"] >= 0.8 * frames["occupied"]  # BlazePose replaced the keypoints
     reps = lesson["reps"]
     assert set(reps) == {f"walk-{e}" for e in EXERCISES}
     assert {name: r["count"] for name, r in reps.items()} == {name: 0 for name in reps}
+
+
+def test_tracker_follows_the_side_on_walker(run):
+    """The walker crosses the view side-on; with stable tracks the lesson sees the two people
+    (a broken track would drop short-lived ids below min_presence or add spurious ones)."""
+    assert 1 <= run[0]["participants"] <= 2
 
 
 def test_walking_person_is_coded_as_moving(run):
     activity = run[0]["activity"]
     assert activity["walking"] + activity["very_active"] > 0.25  # one of two people walks
     assert activity["lying"] < 0.05 and np.isfinite(list(activity.values())).all()
+
+
+def test_classroom_mode_adds_no_refinement():
+    stations = {"walk": StationConfig(exercise="squat", polygon=WALK_AREA)}
+    assert Perception.from_config(pe_config(stations), "classroom").hooks == []
 
 
 def test_empty_station_is_searched_top_down(shared):

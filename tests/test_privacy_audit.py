@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from replay_scene import write_classroom_scene
+from scenegen import write_classroom_scene
 
 from edge.cli.main import main
 from edge.privacy_audit import scan_record

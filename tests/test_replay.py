@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
-from replay_scene import write_classroom_scene
+from scenegen import write_classroom_scene
+from test_audio import espeak, write_wav
 
 from edge.config import load_config
 from edge.perception import Perception
 from edge.replay import replay
 from edge.store import Store
+from models.runtime import ModelError
+from sensors.audio import RATE
 from sensors.samples import Frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,6 +143,27 @@ def test_records_before_a_malformed_line_are_kept(tmp_path):
     with Store(db) as store:
         assert [w["end"] for w in store.windows()] == [30.0, 60.0, 65.0]
         assert store.latest("lesson")["end"] == 65.0
+
+
+def test_wav_replay_gives_windows_with_audio(tmp_path):
+    # 5 s of silence, then sentences filling the second 5 s window, then silence again.
+    speech = np.concatenate([espeak(text, tmp_path, i) for i, text in enumerate(
+        ["Please open your books at page twelve", "and read the first two paragraphs"])])
+    silence = np.zeros(int(5.0 * RATE), np.float32)
+    wav = write_wav(tmp_path / "room.wav", np.concatenate([silence, speech, silence]))
+    done = run_edge("replay", str(wav), "--json", env={"EDGE__WINDOW__SECONDS": "5"})
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    windows = [r for r in records if r["type"] == "window"]
+    assert len(windows) >= 3 and records[-1]["type"] == "lesson"
+    speech_shares = [w["metrics"]["audio"]["speech_ratio"] for w in windows]
+    assert speech_shares[0] < 0.2 and speech_shares[1] > 0.5 and speech_shares[-1] < 0.2
+
+
+def test_models_dir_is_honoured(tmp_path):
+    config = load_config(None, env={"EDGE__RUNTIME__MODELS_DIR": str(tmp_path)})
+    with pytest.raises(ModelError, match=str(tmp_path)):
+        Perception.from_config(config)
 
 
 def test_perception_hooks_run_after_the_model_and_count_as_model_time(shared):

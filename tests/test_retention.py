@@ -17,10 +17,10 @@ from edge.retention import (
     FreeSpaceGuard,
     RetentionPolicy,
     enforce_size,
-    merge_metrics,
     run_maintenance,
     store_size_bytes,
 )
+from edge.rollup import merge_metrics
 from edge.store import Store
 from edge.store_recovery import integrity_problem, open_store_checked
 
@@ -87,7 +87,8 @@ def test_old_windows_roll_up_into_hours_and_keep_what_matters(tmp_path):
         assert (first["start"], first["end"]) == (HOUR0, HOUR0 + 3 * 900 + 30)
         # Suppressed windows add nulls: the rate comes from the unsuppressed ones only.
         assert second["metrics"]["head_up_rate"] == pytest.approx(0.45)
-        assert second["suppressed"] is False and second["n"] == 17
+        # n is the largest among the windows that contribute rates (the unsuppressed ones).
+        assert second["suppressed"] is False and second["n"] == 15
         assert [r["id"] for r in rows if r["created"] > NOW - 3600] == recent
         seqs = [s for (s,) in store.db.execute("SELECT outbox_seq FROM windows").fetchall()]
         assert sum(s < 0 for s in seqs) == 4  # rolled-up rows have no outbox row of their own

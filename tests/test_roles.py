@@ -72,3 +72,12 @@ def test_without_zone_the_lowest_standing_person_teaches():
     got = roles(assigner.assign(0.0, [front_student(1), back, teacher(2)]))
     assert got == {1: "student", 3: "student", 2: "teacher"}
     assert roles(assigner.assign(0.5, [front_student(1)])) == {1: "student"}
+
+
+def test_without_the_front_heuristic_only_a_zone_makes_a_teacher():
+    """PE lessons: everyone stands with legs in view, so only a calibrated zone picks a teacher."""
+    everyone = [front_student(1), person(3, TEACHER, (500.0, 700.0), 40.0), teacher(2)]
+    no_zone = RoleAssigner(None, front_heuristic=False)
+    assert set(roles(no_zone.assign(0.0, everyone)).values()) == {"student"}
+    zoned = RoleAssigner(ZONE, front_heuristic=False)
+    assert roles(zoned.assign(0.0, everyone)) == {1: "student", 3: "student", 2: "teacher"}

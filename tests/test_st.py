@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from scenegen import classroom_scene
 
@@ -97,3 +100,36 @@ def test_audio_ratios_and_equivalent_level():
     audio = room_only.close_window(0, 30).metrics["audio"]
     assert audio["teacher_talk_ratio"] is None and audio["noise_dba"] is None
     assert room_only.close_window(30, 60) is None  # no audio in the window: no block
+
+
+def _room_mic_dialogue(script: str) -> list:
+    """``script``'s lesson heard by a room microphone only (no teacher channel); in every S
+    interval the leftmost student stands from 5 s to 25 s to answer."""
+    scene = classroom_scene(script, rows=1, per_row=6, teacher=False, activities={"none": 1.0})
+    out = []
+    for sample in scene.samples:
+        if isinstance(sample, AudioFeatures):
+            out.append(replace(sample, teacher_speech=None))
+            continue
+        k, into = divmod(sample.t, 30.0)
+        people = sample.people
+        if script[int(k)] == "S" and 5.0 <= into < 25.0 and people:
+            left = min(people, key=lambda p: p.kp[5:7, 0].mean())  # by shoulder midpoint x
+            width = float(np.hypot(*(left.kp[5, :2] - left.kp[6, :2])))
+            kp = left.kp.copy()
+            kp[:, 1] -= 1.5 * width  # standing up lifts the shoulders by over a shoulder width
+            people = [replace(p, kp=kp) if p is left else p for p in people]
+        out.append(replace(sample, people=people))
+    return out
+
+
+def test_room_mic_only_dialogue_codes_s_while_a_student_stands_to_answer():
+    script = "TSTSTSTS"
+    st = run(_room_mic_dialogue(script))[-1]["metrics"]["st"]
+    assert st["samples"] == script and st["lesson_type"] == "dialogue"
+    # The same room speech with nobody standing is the single-microphone default: all T.
+    quiet_desks = classroom_scene(script, rows=1, per_row=6, teacher=False,
+                                  activities={"none": 1.0})
+    room_only = [replace(s, teacher_speech=None) if isinstance(s, AudioFeatures) else s
+                 for s in quiet_desks.samples]
+    assert run(room_only)[-1]["metrics"]["st"]["samples"] == "T" * len(script)

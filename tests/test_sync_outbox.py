@@ -12,7 +12,8 @@ import pytest
 
 from sync import contract
 from sync.outbox import HIGH_WATER_KEY, OutboxRow, atomic, open_outbox, set_counter, stats
-from sync.outbox_policy import ROLLUP_FACTOR, OutboxLimits, enforce, merge_records
+from edge.rollup import merge_window_records
+from sync.outbox_policy import ROLLUP_FACTOR, OutboxLimits, enforce
 from sync.payloads import aggregate_payload
 from sync.topics import NodeTopics, parse_topic, subscription
 from tests.sync_fixtures import NODE, add_rows, make_store, window_record
@@ -73,7 +74,7 @@ def test_merge_records_sums_counts_and_weights_rates():
     b["end"] = 90.0  # 60 s long
     c = {**window_record(3), "start": 90.0, "end": 120.0, "n": 3, "suppressed": True}
     c["metrics"] = {**c["metrics"], "head_up_rate": 0.9}
-    merged = merge_records([a, b, c])
+    merged = merge_window_records([a, b, c])
     assert merged["metrics"]["hand_raises"] == 2 + 3 + c["metrics"]["hand_raises"]
     assert merged["metrics"]["head_up_rate"] == pytest.approx((0.4 * 30 + 0.9 * 30) / 60)
     assert merged["n"] == 30 and merged["suppressed"] is False  # n from unsuppressed sources

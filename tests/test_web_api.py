@@ -50,7 +50,7 @@ def setup(tmp_path: Path, shared):
 
 def test_health_is_open_and_everything_else_needs_a_token(setup):
     client = setup[0]
-    assert client.get("/api/health").json() == {"status": "ok"}
+    assert client.get("/api/health").json() == {"status": "ok", "cameras": {}}
     for path in ("/api/live", "/api/lessons", "/metrics", "/docs", "/openapi.json",
                  "/static/app.js", "/api/calibration/zones"):
         assert client.get(path).status_code == 401, path
@@ -137,7 +137,8 @@ def test_live_and_lessons_follow_a_real_lesson(setup):
 
 def test_metrics_export_edge_counters(setup):
     client, player, live, *_ = setup
-    live.update_camera("front", state="streaming", fps_analysed=2.5, fps_skipped=22.5, inference_ms=310.0)
+    live.update_camera("front", state="streaming", fps_analysed=2.5, fps_skipped=22.5,
+                       inference_ms=310.0, reconnects=3, failures=5, frames=1200)
     live.set_outbox_depth(7)
     player.start_lesson()
     player.advance_to(65.0)
@@ -148,6 +149,11 @@ def test_metrics_export_edge_counters(setup):
     assert 'edge_camera_state{camera="front",state="streaming"} 1.0' in text
     assert 'edge_camera_state{camera="front",state="stalled"} 0.0' in text
     assert "edge_outbox_depth 7.0" in text and "edge_windows_written_total 2.0" in text
+    assert 'edge_camera_reconnects_total{camera="front"} 3.0' in text
+    assert 'edge_camera_failures_total{camera="front"} 5.0' in text
+    assert 'edge_camera_frames_total{camera="front"} 1200.0' in text
+    assert "edge_log_suppressed_total 0.0" in text
+    assert client.get("/api/health").json()["cameras"] == {"front": "streaming"}
     names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
     assert names and all(n.startswith("edge_") for n in names)
 

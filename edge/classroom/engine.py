@@ -80,6 +80,11 @@ class ClassroomEngine:
         self._last_t: float | None = None
         self._window = _Tally()
         self._lesson = _Tally()
+        self._standing_now = 0
+
+    def students_standing(self) -> int:
+        """Students standing in the latest frame (the S-T engine's "a student answers")."""
+        return self._standing_now
 
     def on_people(self, t: float, people: list[TrackedPerson], size: tuple[int, int]) -> None:
         """One frame: update every student's state machines and the window/lesson sums."""
@@ -106,6 +111,7 @@ class ClassroomEngine:
             k: s for k, s in self._students.items() if t - s.t <= self.cfg.track_max_missed_s
         }
         standing = sum(s.stand.standing for s in self._students.values() if s.t == t)
+        self._standing_now = standing
         for tally in tallies:
             tally.counts[len(self._students)] += 1
             tally.standing += standing

@@ -22,12 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `edge replay`."""
     parser = sub.add_parser(
         "replay",
-        help="run a video, image, image folder or scene file (.jsonl) through the pipeline",
+        help="run a video, image, image folder, scene file (.jsonl) or WAV through the pipeline",
         description="Runs the pipeline over SOURCE as fast as it can. Records are stored only "
         "when --db is given (a replay never touches the daemon's store by default). With --json "
         "prints one JSON object per closed window and a final lesson record.",
     )
-    parser.add_argument("source", metavar="SOURCE", help="video file, image, folder or .jsonl scene")
+    parser.add_argument("source", metavar="SOURCE",
+                        help="video file, image, folder, .jsonl scene or .wav (audio only)")
     add_config_argument(parser)
     parser.add_argument("--mode", choices=("classroom", "pe"),
                         help="default: the scene header's mode, else node.mode from the config")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
+
+from edge.config import ConfigError
+from edge.logging_setup import setup_logging
 
 from .common import (
     EXIT_FAILURE,
@@ -34,14 +38,19 @@ def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     config = config_from_args(args)
+    # The daemon logs for the journal: syslog priorities, key=value fields, and repeating
+    # errors rate-limited (the count of dropped lines is in /metrics).
+    limiter = setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)
     from edge.daemon import Daemon  # the daemon's imports (web, models) only when running it
     from edge.store import StoreError
     from edge.web.auth import TokenError
     from sensors import SourceError
 
     try:
-        daemon = Daemon(config, config_path=args.config, stop=stop)
+        daemon = Daemon(config, config_path=args.config, stop=stop, log_limiter=limiter)
     except SourceError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     try:
         flushed = daemon.run()

@@ -52,3 +52,8 @@ class WebConfig(StrictModel):
     lan_only: bool = Field(
         True, description="Refuse clients whose address is not private, loopback or link-local."
     )
+    primary_camera: str | None = Field(
+        None, min_length=1,
+        description="Camera id whose lesson the live page shows (each camera has its own "
+        "sessions; the others are still stored and sent); default: the first enabled camera.",
+    )

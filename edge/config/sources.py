@@ -117,8 +117,19 @@ class EnvironmentConfig(StrictModel):
 
 
 class HeartRateConfig(StrictModel):
-    enabled: bool = False
-    bands: list[str] = Field(default_factory=list, description="Opaque band ids to pair with.")
+    source: Literal["none", "ble", "simulated"] = Field(
+        "none",
+        description="Where `edge run` reads heart rate from: real BLE bands, simulated bands "
+        "for the demo, or nowhere (a scene file may still carry `hr` records).",
+    )
+    bands: list[str] = Field(
+        default_factory=list,
+        description="Opaque band ids: the BLE addresses to pair with (source = ble), or the "
+        "simulated bands' ids (source = simulated; empty = `simulated_bands` made-up ids).",
+    )
+    simulated_bands: int = Field(
+        20, ge=1, le=60, description="How many bands to simulate when `bands` is empty."
+    )
 
 
 class TimetableEntry(StrictModel):

@@ -1,22 +1,25 @@
-"""Per-camera capture loop: keep the latest frame in a one-slot buffer, survive lost sources.
+"""Per-camera capture into a one-slot buffer (the latest frame), surviving lost sources.
 
-Live cameras (RTSP/HTTP/USB) deliver frames as they come; files and folders (demo, tests) are
-paced to their media time, so a video plays in real time like a camera would. When a source
-fails or vanishes the loop logs one line (rate-limited), waits with exponential backoff and
-jitter, and reopens it; the first good frame resets the backoff.
+Live cameras (RTSP/HTTP/USB) run under :class:`sensors.camera_supervisor.CameraSupervisor`: its
+state machine (connecting / streaming / stalled / unreachable), capped jittered backoff and
+counters go into :class:`~edge.live.LiveState` (health, Prometheus, the systemd status line).
+Files and folders (demo, tests) are played by :class:`FilePlayback`, paced to their media time
+so a video plays in real time like a camera would; a file that cannot be read is retried with
+the same :class:`~sensors.camera_supervisor.Backoff`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
+from collections.abc import Callable
 
 from edge.config import CameraConfig
 from edge.live import LiveState
 from sensors import SourceError, open_source
-from sensors.camera import CameraSource, is_camera_spec
+from sensors.camera import CameraSource
+from sensors.camera_supervisor import Backoff, CameraStatus, CameraSupervisor
 from sensors.samples import Frame
 
 from .clock import DaemonClock
@@ -24,7 +27,8 @@ from .frame_slot import FrameSlot, StampedFrame
 from .heartbeat import Heartbeats
 from .ratelimit import RateLimitedLog
 
-__all__ = ["BACKOFF_CAP_S", "BACKOFF_FIRST_S", "CAPTURE_HEADROOM", "CaptureLoop"]
+__all__ = ["BACKOFF_FIRST_S", "CAPTURE_HEADROOM", "FilePlayback", "report_camera",
+           "supervise_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -32,71 +36,92 @@ log = logging.getLogger(__name__)
 # and the skipped count shows how far the model lags behind; the rest are grabbed, not decoded.
 CAPTURE_HEADROOM = 2.0
 BACKOFF_FIRST_S = 0.5
-BACKOFF_CAP_S = 60.0
 _BEAT_S = 1.0  # longest wait between heartbeats while pacing or backing off
+_LOST = ("stalled", "unreachable", "stopped")
 
 
-class CaptureLoop:
-    """Reads camera ``camera_id`` into ``slot`` until ``stop`` is set (run it in a thread).
+def _heartbeat_name(camera_id: str) -> str:
+    """The capture loop's name in :class:`Heartbeats`."""
+    return f"capture:{camera_id}"
 
-    :param backoff_cap_s: longest wait between reconnection attempts.
+
+def _sink(slot: FrameSlot, clock: DaemonClock) -> Callable[[Frame], None]:
+    """Frames into ``slot``, stamped on the daemon clock (the analyser takes the latest)."""
+    return lambda frame: slot.put(StampedFrame(clock.now(), frame))
+
+
+def report_camera(live: LiveState, status: CameraStatus) -> None:
+    """Copy a supervisor's state and counters into ``live``."""
+    live.update_camera(status.id, state=status.state, frames=status.frames,
+                       reconnects=status.reconnects, failures=status.failures)
+
+
+def supervise_camera(camera_id: str, config: CameraConfig, slot: FrameSlot, clock: DaemonClock,
+                     live: LiveState, heartbeats: Heartbeats) -> CameraSupervisor:
+    """A started :class:`CameraSupervisor` for live camera ``camera_id``; stop it with ``stop()``.
+
+    State changes reach ``live`` at once; the frame counter between them is refreshed by the
+    caller (:func:`report_camera` with ``supervisor.status()``).
     """
+    name = _heartbeat_name(camera_id)
+
+    def on_state(status: CameraStatus) -> None:
+        if status.state in _LOST:
+            slot.clear()  # the analyser must not take a frame of a stream that is gone
+        report_camera(live, status)
+        if status.state == "stopped":
+            heartbeats.forget(name)
+
+    source = CameraSource(config.source, fps=config.analyse_fps * CAPTURE_HEADROOM)
+    return CameraSupervisor(camera_id, source, _sink(slot, clock), on_state=on_state,
+                            heartbeat=lambda: heartbeats.beat(name),
+                            backoff=Backoff(initial_s=BACKOFF_FIRST_S),
+                            heartbeat_s=_BEAT_S).start()
+
+
+class FilePlayback:
+    """Plays file/folder camera ``camera_id`` into ``slot`` until ``stop`` is set (run it in a
+    thread); with ``loop = false`` it ends with the file."""
 
     def __init__(self, camera_id: str, config: CameraConfig, slot: FrameSlot, clock: DaemonClock,
-                 live: LiveState, heartbeats: Heartbeats, stop: threading.Event, *,
-                 errors: RateLimitedLog | None = None, backoff_cap_s: float = BACKOFF_CAP_S):
+                 live: LiveState, heartbeats: Heartbeats, stop: threading.Event):
         self.camera_id = camera_id
         self.config = config
         self.slot = slot
-        self.clock = clock
+        self.deliver = _sink(slot, clock)
         self.live = live
         self.heartbeats = heartbeats
         self.stop = stop
-        self.errors = errors or RateLimitedLog(log)
-        self.backoff_cap_s = backoff_cap_s
-        self.name = f"capture:{camera_id}"
-        self.reconnects = 0
-        self._failures = 0
+        self.errors = RateLimitedLog(log)
+        self.backoff = Backoff(initial_s=BACKOFF_FIRST_S)
+        self.name = _heartbeat_name(camera_id)
+        self.frames = 0
+        self.failures = 0
 
     def run(self) -> None:
-        """Capture, reconnecting after failures, until stopped."""
+        """Play, retrying a failing file, until stopped (or the end, without loop)."""
         fps = self.config.analyse_fps * CAPTURE_HEADROOM
-        live_camera = is_camera_spec(self.config.source)
         while not self.stop.is_set():
             self.heartbeats.beat(self.name)
             self.live.update_camera(self.camera_id, state="connecting")
             try:
-                if live_camera:
-                    self._stream(CameraSource(self.config.source, fps=fps))
-                else:
-                    self._play(fps)
-                    if not self.config.loop and not self.stop.is_set():
-                        log.info("camera %s: %s ended (loop = false); capture stops",
-                                 self.camera_id, self.config.source)
-                        break
-                    continue
+                self._play(fps)
+                if not self.config.loop and not self.stop.is_set():
+                    log.info("camera %s: %s ended (loop = false); capture stops",
+                             self.camera_id, self.config.source)
+                    break
+                continue
             except SourceError as exc:
                 self._failed(str(exc))
-            except Exception as exc:  # noqa: BLE001 - a broken backend must not end the daemon
+            except Exception as exc:  # noqa: BLE001 - a broken decoder must not end the daemon
                 self._failed(f"{type(exc).__name__}: {exc}")
-            self._wait(self._next_delay())
+            self._wait(self.backoff.next_delay())
         self.slot.clear()
-        self.live.update_camera(self.camera_id, state="unreachable")
+        self.live.update_camera(self.camera_id, state="stopped")
         self.heartbeats.forget(self.name)
 
-    def _stream(self, camera: CameraSource) -> None:
-        """A live camera until it fails (its iterator raises SourceError when frames stop)."""
-        camera.open()
-        try:
-            for frame in camera:
-                self._deliver(frame)
-                if self.stop.is_set():
-                    return
-        finally:
-            camera.close()
-
     def _play(self, fps: float) -> None:
-        """A file or folder paced to its media time (``t`` of its frames)."""
+        """The file or folder paced to its media time (``t`` of its frames)."""
         with open_source(self.config.source, fps=fps, loop=self.config.loop) as source:
             started, first_t = time.monotonic(), None
             for frame in source:
@@ -115,24 +140,18 @@ class CaptureLoop:
 
     def _deliver(self, frame: Frame) -> None:
         self.heartbeats.beat(self.name)
-        self.slot.put(StampedFrame(self.clock.now(), frame))
-        if self._failures:
-            self._failures = 0
-            if self.errors.ok(self.camera_id):
-                log.info("camera %s: frames again", self.camera_id)
-        self.live.update_camera(self.camera_id, state="streaming")
+        self.deliver(frame)
+        self.frames += 1
+        self.backoff.reset()
+        if self.errors.ok(self.camera_id):
+            log.info("camera %s: frames again", self.camera_id)
+        self.live.update_camera(self.camera_id, state="streaming", frames=self.frames)
 
     def _failed(self, problem: str) -> None:
-        self._failures += 1
-        self.reconnects += 1
+        self.failures += 1
         self.slot.clear()
-        self.live.update_camera(self.camera_id, state="unreachable")
-        self.errors.warning(self.camera_id, "camera %s: %s; retrying", self.camera_id,
-                            problem)
-
-    def _next_delay(self) -> float:
-        base = min(self.backoff_cap_s, BACKOFF_FIRST_S * 2 ** max(0, self._failures - 1))
-        return base * random.uniform(0.8, 1.2)  # jitter: 200 cameras must not retry in step
+        self.live.update_camera(self.camera_id, state="unreachable", failures=self.failures)
+        self.errors.warning(self.camera_id, "camera %s: %s; retrying", self.camera_id, problem)
 
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -16,21 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from edge.config import EdgeConfig, ZonesConfig
+from edge.config import ConfigError, EdgeConfig, ZonesConfig
 from edge.live import LiveState
+from edge.logging_setup import RateLimitFilter
 from edge.perception import Perception
 from edge.replay import session_settings
-from edge.store_recovery import open_store_checked  # H11: integrity at start
-from edge.supervisor import WatchdogFeeder, format_status  # H11: systemd
-from edge.systemd_notify import notify  # H11: systemd
+from edge.store_recovery import open_store_checked
+from edge.supervisor import WatchdogFeeder, format_status
+from edge.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
+from sensors.camera import is_camera_spec
+from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
 
 from .analysis import AnalysisLoop, CameraLane
-from .capture import CaptureLoop
+from .capture import FilePlayback, report_camera, supervise_camera
 from .clock import DaemonClock
 from .frame_slot import FrameSlot
+from .heart_rate_feed import heart_rate_feed  # heart-rate bands
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .scene_feed import SceneFeed
@@ -38,7 +42,7 @@ from .services import start_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
-__all__ = ["Daemon", "is_scene"]
+__all__ = ["Daemon", "is_scene", "primary_camera"]
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +54,45 @@ def is_scene(source: str) -> bool:
     return Path(source).suffix.lower() in SCENE_SUFFIXES
 
 
+def primary_camera(config: EdgeConfig) -> str | None:
+    """The camera the live page shows: ``web.primary_camera``, else the first enabled one.
+
+    :raises ConfigError: when ``web.primary_camera`` names no enabled camera.
+    """
+    enabled = [cid for cid, camera in config.cameras.items() if camera.enabled]
+    chosen = config.web.primary_camera
+    if chosen is None:
+        return enabled[0] if enabled else None
+    if chosen not in enabled:
+        problem = (f"web.primary_camera: {chosen!r} is not an enabled camera "
+                   f"(enabled: {', '.join(enabled) or 'none'})")
+        raise ConfigError([problem])
+    return chosen
+
+
 class Daemon:
     """The running device. ``start()``, then ``wait()`` (returns after SIGTERM/SIGINT or
     ``request_stop()``), then ``shutdown()``; or ``run()`` for all three.
 
     :param config_path: the TOML file (calibrated zones are saved into it from the page).
     :param stop: set to stop the daemon (default: a new event, set by SIGTERM/SIGINT in ``wait``).
+    :param log_limiter: the log rate limit, whose suppressed count goes into ``/metrics``.
     :raises sensors.SourceError: a configured scene file is missing or malformed.
+    :raises edge.config.ConfigError: ``web.primary_camera`` is not an enabled camera.
     """
 
     def __init__(self, config: EdgeConfig, config_path: str | Path | None = None, *,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, log_limiter: RateLimitFilter | None = None):
         self.config = config
         self.config_path = config_path
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
-        self.live = LiveState(config.node.mode)
+        suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
+        self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
+                              log_suppressed=suppressed)
         self.store_path = Path(config.store.path)
-        self.writer = StoreWriter(self.store_path, self.live, self.heartbeats)
+        self.writer = StoreWriter(config.store, self.live, self.heartbeats)
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
@@ -82,7 +106,8 @@ class Daemon:
         self.web: WebServer | None = None
         self._threads: list[threading.Thread] = []
         self.services: dict[str, threading.Thread] = {}
-        self.watchdog: WatchdogFeeder | None = None  # H11 systemd
+        self.cameras: dict[str, CameraSupervisor] = {}
+        self.watchdog: WatchdogFeeder | None = None
 
     # -- assembly --------------------------------------------------------------------------
 
@@ -124,7 +149,7 @@ class Daemon:
         :raises edge.web.auth.TokenError: tokens can neither be read nor generated.
         :raises OSError: the web port cannot be bound.
         """
-        # H11: integrity check first; a damaged store is moved aside and replaced (its unsent
+        # integrity check first; a damaged store is moved aside and replaced (its unsent
         # outbox carried over), see edge/store_recovery.py.
         store, _recovery = open_store_checked(self.store_path)
         with store:  # fails here, with one clear line, not in a thread
@@ -137,21 +162,29 @@ class Daemon:
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
         self.web.start()
         self._announce()
-        # H11 systemd: READY once config, store and web page are up (cameras connect later);
+        # READY once config, store and web page are up (cameras connect later);
         # the feeder pings the watchdog only while every loop's heartbeat is fresh.
         notify("READY=1")
         self.watchdog = WatchdogFeeder(self.heartbeats, status=self._systemd_status).start()
         self.services = start_services(self.config, self.store_path, self.stop, self.live)
         for camera_id, lane in self.lanes.items():
-            loop = CaptureLoop(camera_id, self.config.cameras[camera_id], lane.slot, self.clock,
-                               self.live, self.heartbeats, self.stop)
-            self._spawn(loop.name, loop.run)
+            camera = self.config.cameras[camera_id]
+            if is_camera_spec(camera.source):
+                self.cameras[camera_id] = supervise_camera(camera_id, camera, lane.slot,
+                                                           self.clock, self.live, self.heartbeats)
+            else:
+                playback = FilePlayback(camera_id, camera, lane.slot, self.clock, self.live,
+                                        self.heartbeats, self.stop)
+                self._spawn(playback.name, playback.run)
         if self.lanes:
             analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
                                     self.live, self.heartbeats, self.stop)
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
+        if hr := heart_rate_feed(self.config.heart_rate, self.live.primary_camera,
+                                 self.runner, self.clock, self.heartbeats, self.stop):
+            self._spawn(hr.name, hr.run)
         if self.config.node.demo and not self.config.lessons.timetable:
             self.runner.start_lesson()  # the demo shows a class at once
 
@@ -163,6 +196,8 @@ class Daemon:
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
             self.runner.tick()
+            for supervisor in self.cameras.values():  # frame counts between state changes
+                report_camera(self.live, supervisor.status())
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (as SIGTERM does)."""
@@ -171,7 +206,9 @@ class Daemon:
     def shutdown(self) -> bool:
         """Flush and stop everything; True when every record reached the store."""
         self.stop.set()
-        notify("STOPPING=1")  # H11 systemd: flushing may take a while; no watchdog restart now
+        notify("STOPPING=1")  # flushing may take a while; no watchdog restart now
+        for supervisor in self.cameras.values():
+            supervisor.stop(_JOIN_S)
         for thread in self._threads:
             thread.join(_JOIN_S)  # a frame being analysed finishes; a model still loading is left
         if self.runner.running:
@@ -183,7 +220,7 @@ class Daemon:
             thread.join(_JOIN_S)
             if thread.is_alive():
                 log.warning("service %s did not stop in time", name)
-        if self.watchdog is not None:  # H11 systemd
+        if self.watchdog is not None:
             self.watchdog.stop()
         log.info("stopped (%d records written, %d refused)", self.writer.written, self.writer.failed)
         return flushed
@@ -208,10 +245,9 @@ class Daemon:
         return Perception.from_config(self.config)
 
     def _systemd_status(self) -> str:
-        """H11 systemd: the STATUS= line (camera states, outbox depth)."""
-        counters = self.live.counters()
-        cameras = {cid: c.state for cid, c in counters["cameras"].items()}
-        return format_status(cameras, outbox_depth=counters["outbox_depth"])
+        """systemd: the STATUS= line (camera states, outbox depth)."""
+        return format_status(self.live.camera_states(),
+                             outbox_depth=self.live.counters()["outbox_depth"])
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)

@@ -51,6 +51,12 @@ def station_occupant(
     return best
 
 
+# Mean keypoint score a person found by searching an empty station's crop needs: the bottom-up
+# model saw nobody there, and on an empty crop BlazePose hallucinates people at about 0.5, while
+# real occupants score 0.8 and above (sports2d_demo.mp4).
+SEARCH_MIN_SCORE = 0.7
+
+
 def _polygon_box(polygon: Sequence[Sequence[float]]) -> np.ndarray:
     pts = np.asarray(polygon, dtype=np.float64)
     return np.concatenate([pts.min(axis=0), pts.max(axis=0)])
@@ -63,8 +69,9 @@ def refine_station_people(
 
     The occupant is re-estimated from a crop around its own keypoints; an empty station is
     searched with a crop of the station's bounding box (a student lying on a mat is often missed
-    by the bottom-up model) and whoever is found with hips inside is added. A refinement that
-    finds no pose keeps the original person.
+    by the bottom-up model) and whoever is found there with hips inside and a mean keypoint
+    score of at least ``SEARCH_MIN_SCORE`` is added. A refinement that finds no pose keeps the
+    original person.
     """
     out = list(people)
     for station in stations.values():
@@ -75,7 +82,11 @@ def refine_station_people(
                 out[idx] = refined
             continue
         found = refiner.refine(image, _polygon_box(station.polygon))
-        if found is not None and station_occupant([hips_point(found.kp)], station.polygon) == 0:
+        if (
+            found is not None
+            and found.score >= SEARCH_MIN_SCORE
+            and station_occupant([hips_point(found.kp)], station.polygon) == 0
+        ):
             out.append(found)
     return out
 

@@ -28,13 +28,22 @@ class LiveCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         counters = self.live.counters()
         cams = counters["cameras"]
+        # attribute of CameraCounters -> (family type, metric name, help)
         per_camera = {
-            "fps_analysed": ("edge_fps_analysed", "Frames analysed per second."),
-            "fps_skipped": ("edge_fps_skipped", "Frames dropped per second (model busy)."),
-            "inference_ms": ("edge_inference_ms", "Model inference time per frame, milliseconds."),
+            "fps_analysed": (GaugeMetricFamily, "edge_fps_analysed", "Frames analysed per second."),
+            "fps_skipped": (GaugeMetricFamily, "edge_fps_skipped",
+                            "Frames dropped per second (model busy)."),
+            "inference_ms": (GaugeMetricFamily, "edge_inference_ms",
+                             "Model inference time per frame, milliseconds."),
+            "reconnects": (CounterMetricFamily, "edge_camera_reconnects",
+                           "Camera streams lost after delivering frames."),
+            "failures": (CounterMetricFamily, "edge_camera_failures",
+                         "Camera connection attempts that gave no frame."),
+            "frames": (CounterMetricFamily, "edge_camera_frames",
+                       "Frames delivered by the camera."),
         }
-        for attr, (name, doc) in per_camera.items():
-            family = GaugeMetricFamily(name, doc, labels=["camera"])
+        for attr, (family_type, name, doc) in per_camera.items():
+            family = family_type(name, doc, labels=["camera"])
             for cam, values in cams.items():
                 family.add_metric([cam], float(getattr(values, attr)))
             yield family
@@ -52,6 +61,8 @@ class LiveCollector(Collector):
                                 value=float(counters["lesson_running"]))
         yield GaugeMetricFamily("edge_live_listeners", "Open live-page event streams.",
                                 value=counters["listeners"])
+        yield CounterMetricFamily("edge_log_suppressed", "Log lines dropped by the rate limit.",
+                                  value=counters["log_suppressed"])
 
 
 def metrics_registry(live: LiveState) -> CollectorRegistry:

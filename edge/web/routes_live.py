@@ -25,9 +25,9 @@ live_router = APIRouter(tags=["live"], dependencies=[Depends(require_teacher)],
 
 
 @health_router.get("/api/health", response_model=Health)
-def health() -> Health:
-    """Open to anyone: says only that the web app is up."""
-    return Health(status="ok")
+def health(request: Request) -> Health:
+    """Open to anyone: that the web app is up, and each camera's state (no other data)."""
+    return Health(status="ok", cameras=request.app.state.live.camera_states())
 
 
 @live_router.get("/api/live", response_model=Live)

@@ -11,6 +11,10 @@ __all__ = ["Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
 
 class Health(BaseModel):
     status: Literal["ok"] = Field(description="Always `ok` while the web app answers.")
+    cameras: dict[str, str] = Field(
+        default_factory=dict,
+        description="Camera id -> state: connecting, streaming, stalled, unreachable or stopped.",
+    )
 
 
 class Record(BaseModel):
@@ -25,6 +29,8 @@ class Record(BaseModel):
     metrics: dict[str, Any]
     id: int | None = None
     created: float | None = None
+    camera: str | None = Field(None, description="The camera (stream) the record comes from.")
+    demo: bool | None = Field(None, description="True for records of the demo.")
 
 
 class LessonInfo(BaseModel):
