@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared by several test files (the real broker, the hub stores).
+pytest_plugins = ["tests.mqtt_broker", "tests.sync_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 

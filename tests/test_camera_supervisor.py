@@ -4,77 +4,21 @@ from __future__ import annotations
 
 import random
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import cv2
 import numpy as np
 import pytest
 
 from sensors.camera import CameraSource
 from sensors.camera_supervisor import Backoff, CameraState, CameraStatus, CameraSupervisor
-
-
-class FlakyCamera:
-    """An MJPEG camera on a fixed localhost port: ``pause()`` keeps connections open but silent,
-    ``stop()`` closes everything (connection refused), ``start()`` serves again on the same port."""
-
-    def __init__(self) -> None:
-        self.jpeg = cv2.imencode(".jpg", np.full((120, 160, 3), 90, np.uint8))[1].tobytes()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.paused = threading.Event()
-        self.running = threading.Event()
-        self.server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/stream.mjpg"
-
-    def start(self) -> None:
-        camera = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(camera.jpeg)}\r\n\r\n"
-                while camera.running.is_set():
-                    if not camera.paused.is_set():
-                        try:
-                            self.wfile.write(head.encode() + camera.jpeg + b"\r\n")
-                            self.wfile.flush()
-                        except OSError:
-                            return
-                    time.sleep(0.04)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.paused.clear()
-        self.running.set()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def pause(self) -> None:
-        self.paused.set()
-
-    def stop(self) -> None:
-        self.running.clear()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+from tests.mjpeg_camera import MjpegCamera
 
 
 @pytest.fixture
-def flaky() -> Iterator[FlakyCamera]:
-    camera = FlakyCamera()
+def flaky() -> Iterator[MjpegCamera]:
+    """A camera that can be paused (stalled), stopped (unreachable) and started again."""
+    camera = MjpegCamera([np.full((120, 160, 3), 90, np.uint8)], 0.04)
     yield camera
     camera.stop()
 
@@ -126,7 +70,7 @@ def test_connecting_streaming_stalled_unreachable_streaming(flaky):
     frames: list[int] = []
     beats: list[float] = []
     record = Recorder()
-    source = CameraSource(flaky.url, fps=10, open_timeout=1, read_timeout=1)
+    source = CameraSource(flaky.url(), fps=10, open_timeout=1, read_timeout=1)
     supervisor = CameraSupervisor(
         "front", source, lambda f: frames.append(f.index), on_state=record,
         heartbeat=lambda: beats.append(time.monotonic()),

@@ -12,13 +12,14 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
 import httpx
 import numpy as np
 import pytest
+from tests.mjpeg_camera import MjpegCamera
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "sensors" / "demo" / "classroom_demo.jsonl"
@@ -26,10 +27,6 @@ TOKEN = "test-teacher-token-0123456789"
 TECH = "test-technician-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _config(tmp_path: Path, cameras: str, port: int, extra: str = "") -> Path:
@@ -116,7 +113,7 @@ def _rows(db: Path, sql: str) -> list[tuple]:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 def test_scene_daemon_serves_page_stores_windows_and_flushes_on_sigterm(tmp_path, port):
@@ -177,48 +174,6 @@ def test_unknown_primary_camera_is_a_one_line_error(tmp_path, port):
     assert "web.primary_camera: 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 
-class _Camera:
-    """An MJPEG camera on a fixed port that can be switched off and on (a real HTTP stream)."""
-
-    def __init__(self, port: int, fps: float = 20.0):
-        self.port, self.interval = port, 1.0 / fps
-        image = np.full((240, 320, 3), 90, np.uint8)
-        cv2.rectangle(image, (100, 40), (220, 230), (200, 180, 160), -1)
-        self.jpeg = cv2.imencode(".jpg", image)[1].tobytes()
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        camera = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                try:
-                    while camera.server is not None:
-                        head = (f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                                f"{len(camera.jpeg)}\r\n\r\n")
-                        self.wfile.write(head.encode() + camera.jpeg + b"\r\n")
-                        time.sleep(camera.interval)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        server, self.server = self.server, None  # handlers see None and end their streams
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -227,10 +182,10 @@ def _rss_mb(pid: int) -> float:
 
 
 def test_camera_vanishes_and_returns_frames_are_dropped_not_queued_and_sigterm_flushes(tmp_path, port):
-    cam_port = _free_port()
-    camera = _Camera(cam_port, fps=20)
-    camera.start()
-    url = f"http://127.0.0.1:{cam_port}/stream.mjpg"
+    image = np.full((240, 320, 3), 90, np.uint8)
+    cv2.rectangle(image, (100, 40), (220, 230), (200, 180, 160), -1)
+    camera = MjpegCamera([image], 1 / 20).start()  # 20 frames/s
+    url = camera.url()
     # 1 frame/s analysed out of 20 delivered: the slow "model" must drop, never queue.
     config = _config(tmp_path, f'[cameras.front]\nsource = "{url}"\nanalyse_fps = 1.0\n', port)
     db = tmp_path / "state" / "edge.db"

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from tests.pe_scenegen import make_pe_scene
-from tests.test_daemon import Daemon, _config, _free_port, _rows
+from tests.ports import free_port
+from tests.test_daemon import Daemon, _config, _rows
 
 
 def _pe_scene_without_heart_rate(tmp_path: Path) -> Path:
@@ -19,7 +20,7 @@ def _pe_scene_without_heart_rate(tmp_path: Path) -> Path:
 
 
 def test_simulated_bands_give_pe_windows_a_heart_rate(tmp_path):
-    port = _free_port()
+    port = free_port()
     scene = _pe_scene_without_heart_rate(tmp_path)
     assert '"hr"' not in scene.read_text()
     extra = '[heart_rate]\nsource = "simulated"\nsimulated_bands = 6\n'

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edge.cli.main import main
 from edge.store import Store
-from tests.mqtt_broker import broker, free_port  # noqa: F401 - fixture
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"

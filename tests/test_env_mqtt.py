@@ -14,14 +14,11 @@ import pytest
 from edge.config.sources import MqttSensorConfig
 from edge.env_sensors import open_env_sensor
 from sensors.env_mqtt import MqttEnvironmentSource, decode_payload, value_at
+from tests.ports import free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_broker(folder: Path, port: int) -> subprocess.Popen:

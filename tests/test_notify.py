@@ -15,6 +15,7 @@ import pytest
 
 from edge.supervisor import WatchdogFeeder, format_status
 from edge.systemd_notify import notify, notify_socket_address, watchdog_interval_s
+from tests.ports import free_port
 
 # A stand-in daemon: two loops beating, READY after "setup", status from the camera states.
 # The inference loop wedges (stops beating, stays alive) once the file WEDGE exists.
@@ -192,10 +193,6 @@ def test_daemon_process_sends_ready_status_and_watchdog_until_a_loop_wedges(tmp_
     assert any("stalled loops: inference" in m for _, m in later), later
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_path):
@@ -206,7 +203,7 @@ def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_p
         f'[node]\nid = "notify-1"\nstate_dir = "{tmp_path}"\n\n'
         f'[cameras.class]\nsource = "{root / "sensors/demo/classroom_demo.jsonl"}"\nloop = true\n\n'
         f'[store]\npath = "{tmp_path / "edge.db"}"\n\n[mqtt]\nenabled = false\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {_free_port()}\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\n'
     )
     env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"}
     process = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -18,6 +16,8 @@ from sensors import SourceError, open_source
 from sensors.camera import CameraSource, redact_url
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, Person, PoseSample
 from sensors.scene import SceneHeader, SceneSource, write_scene
+from tests.mjpeg_camera import MjpegCamera
+from tests.ports import free_port
 
 # ---------------------------------------------------------------- video files
 
@@ -184,49 +184,17 @@ def test_folder_with_a_corrupt_image_names_it_when_reached(tmp_path):
 # ---------------------------------------------------------------- live streams
 
 
-class _MjpegServer:
-    """A real MJPEG-over-HTTP camera on localhost: ``count`` 160x120 frames ``interval`` s apart,
-    then the connection stays silent for ``stall`` s before it closes (0: closes at once)."""
-
-    def __init__(self, count: int, interval: float, stall: float = 0.0):
-        frames = [
-            cv2.imencode(".jpg", np.full((120, 160, 3), 10 * i, np.uint8))[1].tobytes()
-            for i in range(count)
-        ]
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                for jpeg in frames:
-                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
-                    self.wfile.write(head.encode() + jpeg + b"\r\n")
-                    self.wfile.flush()
-                    time.sleep(interval)
-                time.sleep(stall)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def mjpeg() -> Iterator[_MjpegServer]:
-    server = _MjpegServer(count=12, interval=0.03)
-    yield server
-    server.close()
+def mjpeg() -> Iterator[MjpegCamera]:
+    """12 distinct 160x120 frames 0.03 s apart, then the stream closes."""
+    images = [np.full((120, 160, 3), 10 * i, np.uint8) for i in range(12)]
+    camera = MjpegCamera(images, 0.03, loop=False).start()
+    yield camera
+    camera.stop()
 
 
 def test_http_mjpeg_camera_until_the_stream_ends(mjpeg):
-    url = f"http://viewer:secret@127.0.0.1:{mjpeg.port}/stream.mjpg"
+    url = mjpeg.url("viewer:secret")
     source = open_source(url)
     assert source.kind == "camera"
     assert source.describe()["size"] == [160, 120]
@@ -245,7 +213,7 @@ def test_http_mjpeg_camera_until_the_stream_ends(mjpeg):
 
 
 def test_camera_fps_throttles_delivery(mjpeg):
-    camera = CameraSource(f"http://127.0.0.1:{mjpeg.port}/stream.mjpg", fps=10)
+    camera = CameraSource(mjpeg.url(), fps=10)
     frames = []
     with pytest.raises(SourceError):
         frames.extend(camera)
@@ -254,7 +222,7 @@ def test_camera_fps_throttles_delivery(mjpeg):
 
 
 def test_camera_read_returns_none_when_the_stream_ends(mjpeg):
-    camera = CameraSource(f"http://127.0.0.1:{mjpeg.port}/stream.mjpg")
+    camera = CameraSource(mjpeg.url())
     camera.open()
     frames = []
     while (frame := camera.read()) is not None:
@@ -267,9 +235,10 @@ def test_camera_read_returns_none_when_the_stream_ends(mjpeg):
 
 
 def test_stalled_stream_hits_the_read_timeout():
-    server = _MjpegServer(count=3, interval=0.0, stall=6.0)
+    images = [np.full((120, 160, 3), 10 * i, np.uint8) for i in range(3)]
+    server = MjpegCamera(images, 0.0, loop=False, stall=6.0).start()
     try:
-        camera = CameraSource(f"http://127.0.0.1:{server.port}/", read_timeout=1)
+        camera = CameraSource(server.url(), read_timeout=1)
         frames = []
         started = time.monotonic()
         with pytest.raises(SourceError, match="no frame after 3 frames"):
@@ -277,17 +246,13 @@ def test_stalled_stream_hits_the_read_timeout():
         assert len(frames) == 3
         assert time.monotonic() - started < 4  # the 6 s stall was cut short by the timeout
     finally:
-        server.close()
+        server.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_unreachable_rtsp_fails_fast():
-    url = f"rtsp://127.0.0.1:{_free_port()}/live"
+    url = f"rtsp://127.0.0.1:{free_port()}/live"
     started = time.monotonic()
     with pytest.raises(SourceError, match=r"rtsp://127\.0\.0\.1:\d+/live: cannot open"):
         open_source(url)

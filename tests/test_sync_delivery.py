@@ -19,13 +19,11 @@ from sync.outbox import SESSION_KEY, get_counter, open_outbox
 from sync.payloads import encode, state_payload
 from sync.publisher import OutboxPublisher
 from sync.topics import NodeTopics
-from tests.mqtt_broker import broker  # noqa: F401 - fixture
-from tests.sync_fixtures import (  # noqa: F401 - hub_store is a fixture
+from tests.sync_fixtures import (
     NODE,
     NODE_KEY,
     HubRunner,
     expected_ids,
-    hub_store,
     make_store,
     mqtt_config,
     outbox_seqs,

@@ -15,7 +15,6 @@ from paho.mqtt.properties import Properties
 from sync.outbox import open_outbox
 from sync.publisher import OutboxPublisher
 from sync.topics import NodeTopics
-from tests.mqtt_broker import broker  # noqa: F401 - fixture
 from tests.sync_fixtures import (
     NODE,
     HubRunner,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from edge.config import EdgeConfig
 from edge.live import LessonConflict, LiveState
 from edge.session import LessonSession
 from edge.store import Store
+from tests.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -77,10 +77,6 @@ class ScenePlayer:
                     self.live.end_lesson(record)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
