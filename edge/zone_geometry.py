@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from .config.zones import Polygon, ZonesConfig
+from .geometry import FloorMap, inside_polygon
 
 __all__ = ["ZoneGeometry"]
 
@@ -15,14 +15,9 @@ class ZoneGeometry:
 
     def __init__(self, zones: ZonesConfig | None) -> None:
         zones = zones or ZonesConfig()
-        self.teacher = _contour(zones.teacher)
-        self.board = _contour(zones.board)
-        self.floor = None
-        if zones.floor is not None:
-            self.floor = cv2.getPerspectiveTransform(
-                np.asarray(zones.floor.image, dtype=np.float32),
-                np.asarray(zones.floor.world_m, dtype=np.float32),
-            )
+        self.teacher = zones.teacher
+        self.board = zones.board
+        self.floor = FloorMap(zones.floor.image, zones.floor.world_m) if zones.floor else None
 
     def in_teacher(self, point: np.ndarray) -> bool | None:
         """Whether ``point`` is in the teacher zone; None when no teacher zone is set."""
@@ -36,15 +31,8 @@ class ZoneGeometry:
         """Floor position in metres of an image point, or None without a floor calibration."""
         if self.floor is None:
             return None
-        src = np.asarray(point, dtype=np.float64).reshape(1, 1, 2)
-        return cv2.perspectiveTransform(src, self.floor).reshape(2)
+        return self.floor.to_world(point)
 
 
-def _contour(polygon: Polygon | None) -> np.ndarray | None:
-    return None if polygon is None else np.asarray(polygon, dtype=np.float32).reshape(-1, 1, 2)
-
-
-def _inside(contour: np.ndarray | None, point: np.ndarray) -> bool | None:
-    if contour is None:
-        return None
-    return cv2.pointPolygonTest(contour, (float(point[0]), float(point[1])), False) >= 0
+def _inside(polygon: Polygon | None, point: np.ndarray) -> bool | None:
+    return None if polygon is None else inside_polygon(point, polygon)

@@ -68,6 +68,13 @@ def test_nested_table_error_points_at_key(tmp_path):
     assert problem.startswith(f"{path}:3: cameras.front.analyse_fps:")
 
 
+def test_fails_on_degenerate_floor_calibration_with_line(tmp_path):
+    path = write(tmp_path, "[zones.floor]\nimage = [[0, 0], [1, 1], [2, 2], [3, 3]]\n"
+                           "world_m = [[0, 0], [4, 0], [4, 3], [0, 3]]\n")
+    (problem,) = validate_file(path)
+    assert problem.startswith(f"{path}:1: zones.floor:") and "do not define a plane" in problem
+
+
 def test_every_error_reported_not_just_first(tmp_path):
     path = write(tmp_path, "[web]\nport = 0\nbogus = 1\n[privacy]\nmin_group = 'x'\n")
     lines = sorted(p.split(": ")[0] for p in validate_file(path))

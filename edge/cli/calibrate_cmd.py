@@ -13,6 +13,7 @@ import importlib
 VERBS: dict[str, str] = {
     "audio": "edge.cli.calibrate_audio",
     "camera": "edge.cli.calibrate_camera",
+    "field": "edge.cli.calibrate_field",
     "sensors": "edge.cli.calibrate_sensors",
     "zones": "edge.cli.calibrate_zones",
 }

@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from edge.config import ConfigError, ZonesConfig
 
 from .common import EXIT_OK, EXIT_USAGE, CliError, add_config_argument, config_from_args
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def register_verb(verbs: argparse._SubParsersAction) -> None:
@@ -32,8 +35,8 @@ def register_verb(verbs: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_calibrate_zones)
 
 
-def read_zones(path: str | Path) -> ZonesConfig:
-    """Zones from a JSON file, or a usage CliError with every problem on one line."""
+def read_json_model(path: str | Path, model: type[ModelT]) -> ModelT:
+    """A config section from a JSON file, or a usage CliError with every problem on one line."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -44,7 +47,7 @@ def read_zones(path: str | Path) -> ZonesConfig:
     except json.JSONDecodeError as exc:
         raise CliError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})", EXIT_USAGE) from None
     try:
-        return ZonesConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
                              for e in exc.errors())
@@ -61,7 +64,7 @@ def _calibrate_zones(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.config:
         raise CliError("--set needs --config FILE: the zones are saved into that file", EXIT_USAGE)
-    zones = read_zones(args.zones_file)
+    zones = read_json_model(args.zones_file, ZonesConfig)
     from edge.config.zones_file import save_zones
 
     try:

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..geometry import floor_homography
 from .base import StrictModel
 
 __all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES"]
@@ -34,6 +35,7 @@ class FloorConfig(StrictModel):
     def _four_points(self) -> "FloorConfig":
         if len(self.image) != 4 or len(self.world_m) != 4:
             raise ValueError("floor calibration needs exactly 4 image points and 4 world points")
+        floor_homography(self.image, self.world_m)  # ValueError when the points span no plane
         return self
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.metrics import PEConfig
-from .body import Body, FloorMap
+from ..geometry import FloorMap
+from .body import Body
 
 __all__ = ["CODES", "MVPA", "ActivityClassifier"]
 

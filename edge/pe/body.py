@@ -7,10 +7,8 @@ width collapses but the torso length does not.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from sensors.samples import KP
@@ -19,10 +17,8 @@ from ..people import MIN_KP_SCORE
 
 __all__ = [
     "Body",
-    "FloorMap",
     "body_of",
     "hips_point",
-    "inside_polygon",
     "midpoint",
     "torso_length",
 ]
@@ -100,26 +96,3 @@ def body_of(kp: np.ndarray) -> Body:
     )
 
 
-class FloorMap:
-    """Image pixels -> floor metres through the calibrated 4-point homography (zones.floor)."""
-
-    def __init__(self, image_pts: Sequence[Sequence[float]], world_m: Sequence[Sequence[float]]):
-        self.h = cv2.getPerspectiveTransform(
-            np.asarray(image_pts, dtype=np.float32), np.asarray(world_m, dtype=np.float32)
-        )
-        if not np.isfinite(self.h).all() or abs(np.linalg.det(self.h)) < 1e-12:
-            raise ValueError(
-                "zones.floor: the four points do not define a floor plane "
-                "(three of them in a line?)"
-            )
-
-    def to_world(self, xy: np.ndarray) -> np.ndarray:
-        """(x, y) image point -> (x, y) metres on the floor."""
-        p = self.h @ np.array([xy[0], xy[1], 1.0])
-        return p[:2] / p[2]
-
-
-def inside_polygon(point: Sequence[float], polygon: Sequence[Sequence[float]]) -> bool:
-    """Whether ``point`` lies inside (or on the edge of) ``polygon`` (image pixels)."""
-    contour = np.asarray(polygon, dtype=np.float32).reshape(-1, 1, 2)
-    return cv2.pointPolygonTest(contour, (float(point[0]), float(point[1])), False) >= 0

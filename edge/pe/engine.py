@@ -12,9 +12,10 @@ from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
 from ..config import EdgeConfig, ZonesConfig
 from ..engine import EngineResult
+from ..geometry import FloorMap
 from ..people import TrackedPerson
 from .activity import MVPA, ActivityClassifier
-from .body import FloorMap, body_of
+from .body import body_of
 from .density import DensityAccumulator
 from .heart_rate import HeartRateMonitor
 from .safety import FallDetector

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..config.zones import StationConfig
-from .body import Body, inside_polygon
+from ..geometry import inside_polygon
+from .body import Body
 
 __all__ = ["LYING_EXERCISES", "FallDetector"]
 

@@ -17,8 +17,9 @@ import numpy as np
 from sensors.samples import Frame, Person
 
 from ..config.zones import StationConfig
+from ..geometry import inside_polygon
 from ..people import TrackedPerson
-from .body import Body, hips_point, inside_polygon
+from .body import Body, hips_point
 from .reps import RepCounter
 
 __all__ = [
