@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tests.ports import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
 
 
 class Broker:
