@@ -229,3 +229,45 @@ def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_p
     assert not any("stalled loops" in m for m in running), running
     assert "STOPPING=1" in [m for _, m in receiver.messages][len(running):]
     assert process.returncode == 0
+
+
+def test_edge_run_stops_the_watchdog_when_a_loop_wedges(tmp_path, notify_path):
+    path, receiver = notify_path
+    root = Path(__file__).resolve().parents[1]
+    # A scene "camera" on a FIFO that sends its header and one sample, then stays silent while
+    # held open: that feed loop blocks in a real read, the way a hung driver would.
+    fifo = tmp_path / "wedge.jsonl"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # never blocks, and keeps the reader's reads waiting
+    os.write(writer, b'{"format": "edge.scene/v1", "mode": "classroom", "size": [640, 480]}\n'
+                     b'{"t": 0.0, "audio": {"speech": 0.5}}\n')
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        f'[node]\nid = "notify-2"\nstate_dir = "{tmp_path}"\n\n'
+        f'[cameras.class]\nsource = "{root / "sensors/demo/classroom_demo.jsonl"}"\nloop = true\n\n'
+        f'[cameras.wedge]\nsource = "{fifo}"\n\n'
+        f'[store]\npath = "{tmp_path / "edge.db"}"\n\n[mqtt]\nenabled = false\n\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\nprimary_camera = "class"\n'
+    )
+    env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"}
+    process = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
+                                str(config)], env=env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not receiver.messages and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()[-2000:]
+            receiver.collect(0.2)
+        receiver.collect(8.0)  # the wedged loop goes stale after 3 s (MIN_STALE_S)
+    finally:
+        process.kill()
+        process.wait()
+        os.close(writer)
+    messages = receiver.messages
+    assert messages[0][1] == "READY=1", messages
+    stalled = [t for t, m in messages if "stalled loops: scene:wedge" in m]
+    assert stalled, [m for _, m in messages]
+    before = [m for t, m in messages if t < stalled[0]]
+    after = [m for t, m in messages if t > stalled[0]]
+    assert "WATCHDOG=1" in before, before  # pinged while the loop was still fresh
+    assert "WATCHDOG=1" not in after, after  # systemd would now restart the service
