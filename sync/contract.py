@@ -133,6 +133,14 @@ def _other_schemas() -> dict[str, dict]:
             "outbox": {"type": "object"},
             "sync": {"type": "object"},
         }, ["ts", "session", "outbox"]),
+        "camera": _envelope("camera", {
+            "camera": {"type": "string"},
+            "state": {"enum": ["connecting", "streaming", "stalled", "unreachable", "stopped"]},
+            "frames": {"type": "integer", "minimum": 0},
+            "reconnects": {"type": "integer", "minimum": 0},
+            "failures": {"type": "integer", "minimum": 0},
+            "ts": ts,
+        }, ["camera", "state", "ts"]),
         "reply": _envelope("reply", {
             "ok": {"type": "boolean"},
             "verb": {"type": "string"},

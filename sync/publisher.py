@@ -67,16 +67,22 @@ class OutboxPublisher:
 
     :param broker: overrides ``mqtt_config.broker`` (``--broker`` on the command line).
     :param sources: names of the configured data sources, published in ``meta``.
+    :param camera_status: returns camera id -> {state, frames, reconnects, failures}; each
+        camera's status is published retained on ``cam/<id>/status`` when its state changes
+        and after every (re)connect.
     :raises sync.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
     """
 
     def __init__(self, db_path: str | Path, mqtt_config: MqttConfig, node: NodeConfig, *,
                  broker: str | None = None, sources: list[str] | None = None,
+                 camera_status: Callable[[], dict[str, dict[str, Any]]] | None = None,
                  backoff_first_s: float = 0.5, backoff_cap_s: float = 60.0,
                  policy_interval_s: float = 60.0, health_interval_s: float = 600.0):
         self._db = outbox.open_outbox(db_path)
         self._mqtt_config, self._node, self._broker = mqtt_config, node, broker
         self._sources = sources or []
+        self._camera_status = camera_status
+        self._camera_states_sent: dict[str, str] = {}  # camera -> state last published
         self.topics = NodeTopics.for_node(node)
         self._limits = OutboxLimits.from_config(mqtt_config)
         self._backoff = Backoff(backoff_first_s, backoff_cap_s)
@@ -178,6 +184,7 @@ class OutboxPublisher:
                 break
             self._maybe_enforce_policy()
             self._maybe_publish_health()
+            self._publish_camera_changes()
             if until_empty and not self._inflight and self._outbox_empty():
                 return True
         return False
@@ -288,6 +295,18 @@ class OutboxPublisher:
         self._client.publish(self.topics.health, encode(payload), qos=1, retain=True,
                              properties=publish_properties(HEALTH_EXPIRY_S))
 
+    def _publish_camera_changes(self) -> None:
+        if self._camera_status is None or self._client is None:
+            return
+        for camera, status in self._camera_status().items():
+            if self._camera_states_sent.get(camera) == status.get("state"):
+                continue
+            payload = {"schema": schema_id("camera"), "camera": camera,
+                       "ts": round(time.time(), 3), **status}
+            self._client.publish(self.topics.cam_status(camera), encode(payload), qos=1,
+                                 retain=True, properties=publish_properties())
+            self._camera_states_sent[camera] = status.get("state")
+
     # -- paho callbacks (run inside client.loop() on our thread) -----------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
@@ -300,6 +319,7 @@ class OutboxPublisher:
         self._backoff.reset()
         self.counters["connects"] += 1
         self._next_poll = self._next_health = 0.0
+        self._camera_states_sent.clear()  # send every camera's status again on this connection
         log.info("mqtt: connected (session %d)", self.session)
         client.publish(self.topics.state, encode(state_payload(True, self.session)), qos=1,
                        retain=True, properties=publish_properties())

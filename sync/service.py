@@ -17,7 +17,7 @@ from edge.live import LiveState
 from . import outbox
 from .publisher import OutboxPublisher
 
-__all__ = ["start"]
+__all__ = ["camera_status", "start"]
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,21 @@ def start(config: EdgeConfig, store_path: Path, stop: threading.Event,
     if not config.mqtt.enabled:
         return None
     publisher = OutboxPublisher(store_path, config.mqtt, config.node,
-                                sources=sorted(config.cameras))
+                                sources=sorted(config.cameras),
+                                camera_status=lambda: camera_status(live))
     thread = threading.Thread(target=_publish, args=(publisher, stop), name="publisher",
                               daemon=True)
     thread.start()
     threading.Thread(target=_report_depth, args=(store_path, stop, live), name="outbox-depth",
                      daemon=True).start()
     return thread
+
+
+def camera_status(live: LiveState) -> dict[str, dict[str, int | str]]:
+    """Camera id -> the state machine's state and counters, as published on cam/<id>/status."""
+    return {camera: {"state": c.state, "frames": c.frames, "reconnects": c.reconnects,
+                     "failures": c.failures}
+            for camera, c in live.counters()["cameras"].items()}
 
 
 def _publish(publisher: OutboxPublisher, stop: threading.Event) -> None:

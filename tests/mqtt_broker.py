@@ -7,13 +7,16 @@ messages queued for it survive :meth:`Broker.restart`.
 from __future__ import annotations
 
 import getpass
+import json
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from tests.ports import free_port
@@ -106,3 +109,32 @@ def broker(tmp_path: Path):
         if instance.process is not None:
             instance.resume()
         instance.stop()
+
+
+class MessageRecorder:
+    """Subscribes to ``topic`` on the broker at ``port`` and keeps every message it sees."""
+
+    def __init__(self, port: int, topic: str = "cls/v1/#"):
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self.lock:
+            self.messages.append((message.topic, message.payload))
+
+    def payloads(self, topic_part: str) -> list[dict]:
+        """The JSON payloads of messages whose topic contains ``topic_part``."""
+        with self.lock:
+            return [json.loads(p) for t, p in self.messages if topic_part in t]
+
+    def aggregates(self) -> list[dict]:
+        return self.payloads("/agg/")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

@@ -7,15 +7,12 @@ scene, and publishes to a real broker; an MQTT client records every message it s
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
-import threading
-
-import paho.mqtt.client as mqtt
 
 from edge.privacy_audit import audit_database, scan_record
+from tests.mqtt_broker import MessageRecorder
 from tests.ports import free_port
 from tests.test_daemon import ROOT, SCENE, Daemon, _config, _rows
 
@@ -25,34 +22,9 @@ MEDIA_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x1aE\xdf\xa3", b"ftyp", 
 EXPECTED_STATE = re.compile(r"^(edge\.db(-wal|-shm)?|web_tokens\.json)$")
 
 
-class Recorder:
-    """Subscribes to everything under cls/v1/ and keeps every payload it sees."""
-
-    def __init__(self, port: int):
-        self.messages: list[tuple[str, bytes]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.on_connect = lambda c, *_: c.subscribe("cls/v1/#", qos=1)
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _on_message(self, client, userdata, message) -> None:
-        with self.lock:
-            self.messages.append((message.topic, message.payload))
-
-    def aggregates(self) -> list[dict]:
-        with self.lock:
-            return [json.loads(p) for t, p in self.messages if "/agg/" in t]
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 def test_daemon_run_leaves_only_aggregates_on_disk_in_logs_and_on_the_wire(tmp_path, broker):
     port = free_port()
-    recorder = Recorder(broker.port)
+    recorder = MessageRecorder(broker.port)
     cameras = (f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n'
                f'[cameras.video]\nsource = "{VIDEO}"\nloop = true\nanalyse_fps = 2.0\n'
                "[pose]\ntiles = 1\n")
