@@ -59,7 +59,7 @@ def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     lo = np.maximum(box[:2], others[:, :2])
     hi = np.minimum(box[2:4], others[:, 2:4])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    area = lambda b: np.prod(b[..., 2:4] - b[..., :2], axis=-1)  # noqa: E731
+    area = lambda b: np.prod(b[..., 2:4] - b[..., :2], axis=-1)
     return inter / np.maximum(area(box) + area(others) - inter, 1e-9)
 
 

@@ -69,7 +69,8 @@ class PoseEstimator:
         for tile in tiles:
             t0 = time.perf_counter()
             crop = image[tile.y:tile.y + tile.h, tile.x:tile.x + tile.w]
-            tensor, box = letterbox(crop, o.input_width, o.input_height)
+            tensor, box = letterbox(crop, _box_side(o.input_width, tile.box),
+                                    _box_side(o.input_height, tile.box))
             box = Letterbox(box.scale, tile.x, tile.y)
             t1 = time.perf_counter()
             maps, pafs = self.net.run(tensor)
@@ -86,3 +87,8 @@ class PoseEstimator:
         self.last_timings = {k: round(v * 1000, 2) for k, v in ms.items()}
         self.last_timings["passes"] = len(tiles)
         return people
+
+
+def _box_side(side: int, share: float) -> int:
+    """``share`` of an input box side, kept a multiple of the network stride (8)."""
+    return max(8, round(side * share / 8) * 8)

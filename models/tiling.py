@@ -15,6 +15,11 @@ Two columns double the scale the network sees: 1920x1080 -> 0.62 (40 px students
 the class photo -> 2.4 (38 of 38 children instead of ~24). Three columns would mean 9+ passes
 per frame, beyond the 2 frames/s budget of SPEC 10 on this hardware. The whole-frame pass is
 kept because a person taller than a tile (the teacher near the camera) is found whole only there.
+For a high-resolution frame (larger than the input box) such a person is over half the frame
+high, so that pass runs in a smaller input box (:data:`WHOLE_FRAME_BOX` of each side: half the
+pixels and ~half the time of a full pass) where the teacher still spans well over 100 px, far
+above what the network needs. A small frame (the class photo) keeps the full box: there the
+whole-frame pass enlarges the image and still finds small people the tiles cut.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from sensors.samples import Person
 AUTO_COLUMNS = 2
 AUTO_MIN_SCALE = 2.5
 AUTO_MIN_ASPECT = 1.6
+WHOLE_FRAME_BOX = 0.7  # share of the input box's sides for the whole frame when tiling
 MIN_KP_SCORE = 0.05  # every keypoint the decoder keeps is a peak above its 0.05 threshold
 DUPLICATE_SIMILARITY = 0.5  # OKS-like similarity above which two detections are one person
 OKS_SIGMA = 0.25  # keypoint tolerance as a share of the person's size (generous: two tiles
@@ -37,12 +43,14 @@ OKS_SIGMA = 0.25  # keypoint tolerance as a share of the person's size (generous
 
 @dataclass(frozen=True)
 class Tile:
-    """A rectangle of the frame in pixels: x, y of its top-left corner, width, height."""
+    """A rectangle of the frame in pixels: x, y of its top-left corner, width, height, and the
+    share of the network input box's sides it is fitted into."""
 
     x: int
     y: int
     w: int
     h: int
+    box: float = 1.0
 
 
 def _starts(length: int, tile: int, count: int) -> list[int]:
@@ -62,8 +70,8 @@ def plan_tiles(width: int, height: int, input_width: int, input_height: int, til
     """
     whole = Tile(0, 0, width, height)
     columns = tiles
+    fit_scale = min(input_width / width, input_height / height)
     if tiles == 0:
-        fit_scale = min(input_width / width, input_height / height)
         wide = width / height >= AUTO_MIN_ASPECT
         columns = AUTO_COLUMNS if wide and fit_scale < AUTO_MIN_SCALE else 1
     if columns <= 1:
@@ -73,6 +81,8 @@ def plan_tiles(width: int, height: int, input_width: int, input_height: int, til
     # Rows may overlap down to half the asked overlap before another row is added: otherwise
     # 1080 rows of 599 px would need a third row for want of a pixel.
     rows = 1 + max(0, math.ceil((height - tile_h) / (tile_h * (1 - overlap / 2))))
+    if fit_scale < 1:  # a high-resolution frame: see WHOLE_FRAME_BOX in the module docstring
+        whole = Tile(0, 0, width, height, WHOLE_FRAME_BOX)
     return [whole] + [
         Tile(x, y, tile_w, tile_h)
         for y in _starts(height, tile_h, rows) for x in _starts(width, tile_w, columns)
