@@ -18,6 +18,7 @@ from .classroom import ClassroomEngine
 from .config import EdgeConfig, ZonesConfig
 from .config.sources import TimetableEntry
 from .engine import MetricEngine
+from .environment import EnvironmentEngine
 from .privacy_gate import aggregate_record
 from .roles import RoleAssigner
 from .st import STEngine
@@ -40,11 +41,12 @@ def engines_for_mode(
             classroom,
             AudioEngine(config.classroom),
             STEngine(config.classroom, zones, students_standing=classroom.students_standing),
+            EnvironmentEngine(config.environment),
         ]
     if mode == "pe":
         from .pe.engine import PEEngine  # imported here: classroom lessons never load PE code
 
-        return [PEEngine(config, zones)]
+        return [PEEngine(config, zones), EnvironmentEngine(config.environment)]
     raise ValueError(f"unknown mode {mode!r} (expected 'classroom' or 'pe')")
 
 

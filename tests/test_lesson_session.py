@@ -10,6 +10,7 @@ from scenegen import classroom_scene
 from edge.config import EdgeConfig
 from edge.config.sources import TimetableEntry
 from edge.session import LessonSession, engines_for_mode, lesson_at
+from sensors.samples import EnvironmentSample, PoseSample
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +59,35 @@ def test_engines_per_mode():
         "classroom",
         "audio",
         "st",
+        "env",
     }
+    assert {e.name for e in engines_for_mode("pe", config, None)} == {"pe", "env"}
     with pytest.raises(ValueError, match="unknown mode"):
         engines_for_mode("gym", config, None)
+
+
+@pytest.mark.parametrize("mode", ["classroom", "pe"])
+def test_environment_readings_reach_window_and_lesson_records(scene, mode):
+    session = LessonSession(EdgeConfig(), mode, scene.zones)
+    co2 = iter([900.0, 1200.0, 1700.0, 1800.0])  # the last two over the 1500 ppm default limit
+    records = []
+    for sample in scene.samples:
+        records += session.feed(sample)
+        if isinstance(sample, PoseSample) and sample.t % 15 == 0 and sample.t < 60:
+            records += session.feed(EnvironmentSample(sample.t, {"co2_ppm": next(co2),
+                                                                 "lux_desk": 420.0}))
+    records += session.finish()
+    first, second = records[0]["metrics"]["env"], records[1]["metrics"]["env"]
+    assert first["co2_ppm"] == pytest.approx(1050.0) and first["compliance"]["co2"] is True
+    assert second["co2_ppm"] == pytest.approx(1750.0) and second["compliance"]["co2"] is False
+    assert [a["kind"] for a in second["alerts"]] == ["co2_high"]
+    assert records[-1]["metrics"]["env"]["compliance_share"]["co2"] < 1.0
+
+
+def test_no_environment_source_means_no_env_block(scene):
+    session = LessonSession(EdgeConfig(), "classroom", scene.zones)
+    records = [r for s in scene.samples for r in session.feed(s)] + session.finish()
+    assert all("env" not in r["metrics"] for r in records)  # absent, never zeros (SPEC 5)
 
 
 def test_lesson_at_timetable():
