@@ -75,7 +75,7 @@ function classroomCards(m) {
 
 function peCards(m) {
   const density = lessonOr("exercise_density_group", weightedMean("exercise_density_group"));
-  const reps = Object.entries(m.reps || {}).map(([name, r]) => `${name}: ${r.count}`).join(" · ");
+  const reps = Object.entries(m.reps || {}).map(([name, r]) => `${esc(name)}: ${r.count}`).join(" · ");
   const alerts = state.windows.flatMap(w => w.metrics.alerts || []).slice(-3)
     .map(a => `<li>${t("alert_" + a.kind, { s: Math.round(a.duration || 0) })}</li>`).join("");
   return [
@@ -175,7 +175,7 @@ function renderWindows() {
 function renderStatus() {
   const cams = Object.entries(deviceStatus?.cameras || {});
   $("device-status").textContent = cams.length
-    ? `${t("cameras")}: ${cams.map(([id, c]) => `${id} ${t("state_" + c.state)}`).join(", ")}` : "";
+    ? `${t("cameras")}: ${cams.map(([id, c]) => `${esc(id)} ${t("state_" + c.state)}`).join(", ")}` : "";
 }
 
 function render() {

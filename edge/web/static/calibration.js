@@ -22,7 +22,7 @@ async function api(path, options) {
 
 async function loadCameras() {
   const ids = await (await api("/api/calibration/cameras")).json();
-  $("camera").innerHTML = ids.map(id => `<option>${id}</option>`).join("");
+  $("camera").innerHTML = ids.map(id => `<option>${esc(id)}</option>`).join("");
   if (!ids.length) say("No camera configured · 未配置摄像头", true);
 }
 
@@ -42,22 +42,29 @@ function imagePoint(event) {
 function shape(points, color, label, extraClass = "") {
   if (!points || !points.length) return "";
   const pts = points.map(p => p.join(",")).join(" ");
-  const [x, y] = points[0];
+  // The label sits at the shape's centre: at a corner it would be cut off at the image's edge.
+  const cx = points.reduce((a, p) => a + p[0], 0) / points.length;
+  const cy = points.reduce((a, p) => a + p[1], 0) / points.length;
   return `<polygon points="${pts}" fill="${color}" stroke="${color}" class="${extraClass}"></polygon>` +
-    `<text x="${x + 8}" y="${y + 30}">${label}</text>`;
+    `<text x="${cx}" y="${cy}" text-anchor="middle" dominant-baseline="middle">${esc(label)}</text>`;
 }
 
 function render() {
   const img = $("snapshot");
   const svg = $("overlay");
-  svg.setAttribute("viewBox", `0 0 ${img.naturalWidth || 1920} ${img.naturalHeight || 1080}`);
+  const width = img.naturalWidth || 1920, height = img.naturalHeight || 1080;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  // Image pixels per screen pixel: labels and dots keep one on-screen size whatever the camera
+  // resolution (the overlay's viewBox is in image pixels).
+  const unit = width / (img.getBoundingClientRect().width || width);
+  svg.style.fontSize = `${18 * unit}px`;
   let html = shape(zones.teacher, COLORS.teacher, "teacher") + shape(zones.board, COLORS.board, "board");
   for (const [name, s] of Object.entries(zones.stations)) html += shape(s.polygon, COLORS.station, `${name} (${s.exercise})`);
   if (zones.floor) {
-    html += zones.floor.image.map((p, i) => `<circle cx="${p[0]}" cy="${p[1]}" r="10" fill="${COLORS.floor}"></circle>` +
-      `<text x="${p[0] + 12}" y="${p[1] - 12}">${i + 1}</text>`).join("");
+    html += zones.floor.image.map((p, i) => `<circle cx="${p[0]}" cy="${p[1]}" r="${7 * unit}" fill="${COLORS.floor}"></circle>` +
+      `<text x="${p[0] + 9 * unit}" y="${p[1] - 9 * unit}">${i + 1}</text>`).join("");
   }
-  html += draft.map(p => `<circle cx="${p[0]}" cy="${p[1]}" r="8" fill="#fff"></circle>`).join("");
+  html += draft.map(p => `<circle cx="${p[0]}" cy="${p[1]}" r="${5 * unit}" fill="#fff"></circle>`).join("");
   if (draft.length > 1) html += `<polyline class="draft" points="${draft.map(p => p.join(",")).join(" ")}"></polyline>`;
   svg.innerHTML = html;
   renderList();
@@ -68,9 +75,9 @@ function renderList() {
   const items = [];
   if (zones.teacher) items.push(["teacher", "Teacher zone · 讲台区"]);
   if (zones.board) items.push(["board", "Board zone · 黑板区"]);
-  for (const [name, s] of Object.entries(zones.stations)) items.push([`station:${name}`, `${name}: ${s.exercise}`]);
+  for (const [name, s] of Object.entries(zones.stations)) items.push([`station:${name}`, `${esc(name)}: ${esc(s.exercise)}`]);
   if (zones.floor) items.push(["floor", "Floor points · 地面标定"]);
-  $("zone-list").innerHTML = items.map(([key, text]) => `<li>${text}<button data-key="${key}">✕</button></li>`).join("");
+  $("zone-list").innerHTML = items.map(([key, text]) => `<li>${text}<button data-key="${esc(key)}">✕</button></li>`).join("");
 }
 
 function renderFloorTable() {
@@ -125,6 +132,7 @@ async function save() {
 async function main() {
   $("overlay").addEventListener("click", e => { draft.push(imagePoint(e)); render(); });
   $("snapshot").addEventListener("load", render);
+  window.addEventListener("resize", render);
   $("snapshot").addEventListener("error", () => say("No snapshot from this camera · 无法获取快照", true));
   $("finish").addEventListener("click", finishShape);
   $("undo").addEventListener("click", () => { draft.pop(); render(); });
