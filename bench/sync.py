@@ -37,15 +37,21 @@ INFLIGHT = 20
 
 
 def classroom_window(i: int) -> dict:
-    """A realistic full classroom window record (SPEC 5 key names)."""
+    """A full classroom window record as the engines write it with a microphone and room sensors
+    (SPEC 5 key names; the shape of a window from `edge replay sensors/demo/classroom_demo.jsonl`)."""
     return {"type": "window", "mode": "classroom", "start": i * 30.0, "end": i * 30.0 + 30.0,
             "n": 32, "suppressed": False,
             "metrics": {"students_present": 32, "hand_raises": i % 4, "hand_raise_rate": 0.0125,
-                        "standing": 0.6, "stand_events": 1,
+                        "participation": 0.12, "standing": 0.6, "stand_events": 1,
                         "head_up_rate": 0.712, "writing_rate": 0.118, "activity_index": 0.031,
                         "teacher": {"zone_share": 0.8, "board_share": 0.1, "distance": 4.1},
                         "audio": {"speech_ratio": 0.7, "silence_ratio": 0.2,
-                                  "teacher_talk_ratio": 0.5, "noise_dba": 55.2}}}
+                                  "teacher_talk_ratio": 0.5, "noise_dba": 55.2},
+                        "st": {"samples": "T", "rt": 1.0, "ch": 0.0, "lesson_type": "lecture"},
+                        "env": {"co2_ppm": 999.3, "temp_c": 24.5, "rh": 46.0, "lux_desk": 430.0,
+                                "lux_board": 540.0, "noise_dba": 55.2,
+                                "compliance": {"co2": True, "lux_desk": True, "lux_board": True},
+                                "alerts": []}}}
 
 
 def lesson_record() -> dict:
