@@ -195,25 +195,34 @@ def test_daemon_process_sends_ready_status_and_watchdog_until_a_loop_wedges(tmp_
 
 
 
-def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_path):
-    path, receiver = notify_path
-    root = Path(__file__).resolve().parents[1]
+def start_edge_run(tmp_path: Path, notify: Path, receiver,
+                   extra_cameras: str = "") -> subprocess.Popen:
+    """`edge run` on the demo class scene (plus ``extra_cameras``) under the fake notify socket,
+    with WatchdogSec=2 s; returns once the first notification has arrived."""
+    scene = Path(__file__).resolve().parents[1] / "sensors/demo/classroom_demo.jsonl"
     config = tmp_path / "edge.toml"
     config.write_text(
         f'[node]\nid = "notify-1"\nstate_dir = "{tmp_path}"\n\n'
-        f'[cameras.class]\nsource = "{root / "sensors/demo/classroom_demo.jsonl"}"\nloop = true\n\n'
+        f'[cameras.class]\nsource = "{scene}"\nloop = true\n\n{extra_cameras}'
         f'[store]\npath = "{tmp_path / "edge.db"}"\n\n[mqtt]\nenabled = false\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\nprimary_camera = "class"\n'
     )
-    env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"}
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "2000000"}
     process = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
                                 str(config)], env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not receiver.messages and time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read().decode()[-2000:])
+        receiver.collect(0.2)
+    return process
+
+
+def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_path):
+    path, receiver = notify_path
+    process = start_edge_run(tmp_path, path, receiver)
     try:
-        deadline = time.monotonic() + 60
-        while not receiver.messages and time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            receiver.collect(0.2)
         receiver.collect(3.5)
         running = [m for _, m in receiver.messages]
         process.terminate()
@@ -233,7 +242,6 @@ def test_edge_run_notifies_ready_status_watchdog_and_stopping(tmp_path, notify_p
 
 def test_edge_run_stops_the_watchdog_when_a_loop_wedges(tmp_path, notify_path):
     path, receiver = notify_path
-    root = Path(__file__).resolve().parents[1]
     # A scene "camera" on a FIFO that sends its header and one sample, then stays silent while
     # held open: that feed loop blocks in a real read, the way a hung driver would.
     fifo = tmp_path / "wedge.jsonl"
@@ -241,27 +249,15 @@ def test_edge_run_stops_the_watchdog_when_a_loop_wedges(tmp_path, notify_path):
     writer = os.open(fifo, os.O_RDWR)  # never blocks, and keeps the reader's reads waiting
     os.write(writer, b'{"format": "edge.scene/v1", "mode": "classroom", "size": [640, 480]}\n'
                      b'{"t": 0.0, "audio": {"speech": 0.5}}\n')
-    config = tmp_path / "edge.toml"
-    config.write_text(
-        f'[node]\nid = "notify-2"\nstate_dir = "{tmp_path}"\n\n'
-        f'[cameras.class]\nsource = "{root / "sensors/demo/classroom_demo.jsonl"}"\nloop = true\n\n'
-        f'[cameras.wedge]\nsource = "{fifo}"\n\n'
-        f'[store]\npath = "{tmp_path / "edge.db"}"\n\n[mqtt]\nenabled = false\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\nprimary_camera = "class"\n'
-    )
-    env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"}
-    process = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
-                                str(config)], env=env, cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while not receiver.messages and time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            receiver.collect(0.2)
-        receiver.collect(8.0)  # the wedged loop goes stale after 3 s (MIN_STALE_S)
+        wedge = f'[cameras.wedge]\nsource = "{fifo}"\n\n'
+        process = start_edge_run(tmp_path, path, receiver, wedge)
+        try:
+            receiver.collect(8.0)  # the wedged loop goes stale after 3 s (MIN_STALE_S)
+        finally:
+            process.kill()
+            process.wait()
     finally:
-        process.kill()
-        process.wait()
         os.close(writer)
     messages = receiver.messages
     assert messages[0][1] == "READY=1", messages
