@@ -27,7 +27,6 @@ allow ``open_timeout + read_timeout + heartbeat_s`` of silence.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from sensors.backoff import Backoff
 from sensors.errors import SourceError
 from sensors.samples import Frame
 
@@ -63,34 +63,6 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
     def __iter__(self) -> Iterator[Frame]: ...
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with jitter: ``min(cap, initial * factor**k)`` minus up to ``jitter``
-    of it, so many cameras failing together do not retry in lock-step, and no delay exceeds cap.
-    """
-
-    initial_s: float = 1.0
-    factor: float = 2.0
-    cap_s: float = 60.0
-    jitter: float = 0.25
-    rng: random.Random = field(default_factory=random.Random)
-    attempt: int = 0
-
-    def __post_init__(self) -> None:
-        if not (0 < self.initial_s <= self.cap_s and self.factor >= 1 and 0 <= self.jitter < 1):
-            raise ValueError("backoff needs 0 < initial_s <= cap_s, factor >= 1, 0 <= jitter < 1")
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt; each call moves one step up the ladder."""
-        base = min(self.cap_s, self.initial_s * self.factor ** min(self.attempt, 64))
-        self.attempt += 1
-        return base * (1.0 - self.jitter * self.rng.random())
-
-    def reset(self) -> None:
-        """Back to the first step (after a good frame)."""
-        self.attempt = 0
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any, Self
 
 import serial
 
+from .backoff import Backoff
 from .co2_protocols import (
     MHZ19_ZERO_POINT,
     ParseResult,
@@ -91,7 +92,8 @@ class SerialCo2Sensor:
         self.last_error: str | None = None
         self._clock = clock
         self._serial: serial.Serial | None = None
-        self._backoff = 0.0
+        # No jitter: one device per port, nothing to spread out.
+        self._backoff = Backoff(initial_s=BACKOFF_START_S, cap_s=BACKOFF_MAX_S, jitter=0.0)
         self._next_open = 0.0
 
     @property
@@ -124,15 +126,15 @@ class SerialCo2Sensor:
             self.counters.open_failures += 1
             self._fail(f"cannot open {self.port}: {exc}")
             return False
-        self._backoff = 0.0
+        self._backoff.reset()
         return True
 
     def _fail(self, message: str) -> None:
         # Exponential backoff between reopen attempts so a missing device costs nothing.
         self.last_error = message
-        self._backoff = min(BACKOFF_MAX_S, max(BACKOFF_START_S, self._backoff * 2))
-        self._next_open = self._clock() + self._backoff
-        log.debug("%s: %s (retry in %.0f s)", self.name, message, self._backoff)
+        delay = self._backoff.next_delay()
+        self._next_open = self._clock() + delay
+        log.debug("%s: %s (retry in %.0f s)", self.name, message, delay)
 
     def _disconnect(self, exc: Exception) -> None:
         self.counters.disconnects += 1

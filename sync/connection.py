@@ -8,7 +8,6 @@ or, under systemd ``LoadCredential=``, from ``$CREDENTIALS_DIRECTORY/mqtt_passwo
 from __future__ import annotations
 
 import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,9 +15,10 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from edge.config import MqttConfig
+from sensors.backoff import Backoff
 
 __all__ = [
-    "Backoff",
+    "reconnect_backoff",
     "BrokerAddress",
     "ConfigurationError",
     "make_client",
@@ -99,20 +99,7 @@ def make_client(mqtt_config: MqttConfig, client_id: str,
     return client, address
 
 
-class Backoff:
-    """Capped exponential backoff with full jitter (so a school's nodes do not reconnect in step).
-
-    ``next_delay()`` returns the next wait in seconds; ``reset()`` after a good connection.
-    """
-
-    def __init__(self, first_s: float = 0.5, cap_s: float = 60.0):
-        self.first_s, self.cap_s = first_s, cap_s
-        self._attempt = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap_s, self.first_s * (2 ** self._attempt))
-        self._attempt = min(self._attempt + 1, 30)
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self._attempt = 0
+def reconnect_backoff(first_s: float, cap_s: float) -> Backoff:
+    """Doubling from ``first_s`` to ``cap_s``, each wait drawn from its upper half, so a school's
+    nodes do not reconnect in step after a broker restart."""
+    return Backoff(initial_s=first_s, cap_s=cap_s, jitter=0.5)

@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig
 
-from .connection import Backoff, make_client
+from .connection import make_client, reconnect_backoff
 from .contract import validator
 from .hub_store import HubStore, StoreError
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
@@ -82,7 +82,7 @@ class Hub:
         client.on_disconnect = self._on_disconnect
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.options.session_expiry_s
-        backoff = Backoff(self.options.backoff_first_s, self.options.backoff_cap_s)
+        backoff = reconnect_backoff(self.options.backoff_first_s, self.options.backoff_cap_s)
         connected_once = False
         while not stop_event.is_set():
             try:

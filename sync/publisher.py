@@ -32,7 +32,7 @@ from edge.config import MqttConfig, NodeConfig
 
 from . import outbox
 from .commands import CommandContext, handle_command
-from .connection import Backoff, make_client
+from .connection import make_client, reconnect_backoff
 from .contract import schema_id
 from .outbox_policy import OutboxLimits, enforce
 from .payloads import (
@@ -85,7 +85,7 @@ class OutboxPublisher:
         self._camera_states_sent: dict[str, str] = {}  # camera -> state last published
         self.topics = NodeTopics.for_node(node)
         self._limits = OutboxLimits.from_config(mqtt_config)
-        self._backoff = Backoff(backoff_first_s, backoff_cap_s)
+        self._backoff = reconnect_backoff(backoff_first_s, backoff_cap_s)
         self._policy_interval_s, self._health_interval_s = policy_interval_s, health_interval_s
         self._client: mqtt.Client | None = None
         self._connected = False

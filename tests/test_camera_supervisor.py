@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
+from sensors.backoff import Backoff
 from sensors.camera import CameraSource
-from sensors.camera_supervisor import Backoff, CameraState, CameraStatus, CameraSupervisor
+from sensors.camera_supervisor import CameraState, CameraStatus, CameraSupervisor
 from tests.mjpeg_camera import MjpegCamera
 
 

@@ -5,7 +5,7 @@ state machine (connecting / streaming / stalled / unreachable), capped jittered 
 counters go into :class:`~edge.live.LiveState` (health, Prometheus, the systemd status line).
 Files and folders (demo, tests) are played by :class:`FilePlayback`, paced to their media time
 so a video plays in real time like a camera would; a file that cannot be read is retried with
-the same :class:`~sensors.camera_supervisor.Backoff`.
+the same :class:`~sensors.backoff.Backoff`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from collections.abc import Callable
 from edge.config import CameraConfig
 from edge.live import LiveState
 from sensors import SourceError, open_source
+from sensors.backoff import Backoff
 from sensors.camera import CameraSource
-from sensors.camera_supervisor import Backoff, CameraStatus, CameraSupervisor
+from sensors.camera_supervisor import CameraStatus, CameraSupervisor
 from sensors.samples import Frame
 
 from .clock import DaemonClock
