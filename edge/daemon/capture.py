@@ -25,7 +25,7 @@ from sensors.samples import Frame
 
 from .clock import DaemonClock
 from .frame_slot import FrameSlot, StampedFrame
-from .heartbeat import Heartbeats
+from .heartbeat import BEAT_S, Heartbeats
 from .ratelimit import RateLimitedLog
 
 __all__ = ["BACKOFF_FIRST_S", "CAPTURE_HEADROOM", "FilePlayback", "report_camera",
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 # and the skipped count shows how far the model lags behind; the rest are grabbed, not decoded.
 CAPTURE_HEADROOM = 2.0
 BACKOFF_FIRST_S = 0.5
-_BEAT_S = 1.0  # longest wait between heartbeats while pacing or backing off
 _LOST = ("stalled", "unreachable", "stopped")
 
 
@@ -77,7 +76,7 @@ def supervise_camera(camera_id: str, config: CameraConfig, slot: FrameSlot, cloc
     return CameraSupervisor(camera_id, source, _sink(slot, clock), on_state=on_state,
                             heartbeat=lambda: heartbeats.beat(name),
                             backoff=Backoff(initial_s=BACKOFF_FIRST_S),
-                            heartbeat_s=_BEAT_S).start()
+                            heartbeat_s=BEAT_S).start()
 
 
 class FilePlayback:
@@ -134,7 +133,7 @@ class FilePlayback:
                     due = started + (frame.t - first_t) - time.monotonic()
                     if due <= 0:
                         break
-                    self.stop.wait(min(due, _BEAT_S))
+                    self.stop.wait(min(due, BEAT_S))
                 if self.stop.is_set():
                     return
                 self._deliver(frame)
@@ -155,7 +154,4 @@ class FilePlayback:
         self.errors.warning(self.camera_id, "camera %s: %s; retrying", self.camera_id, problem)
 
     def _wait(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
-            self.heartbeats.beat(self.name)
-            self.stop.wait(min(left, _BEAT_S))
+        self.heartbeats.sleep(self.name, seconds, self.stop)

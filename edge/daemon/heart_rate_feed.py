@@ -20,14 +20,13 @@ from sensors.heart_rate import BleakHeartRateSource, SimulatedBand, SimulatedHea
 from sensors.samples import HeartRateSample
 
 from .clock import DaemonClock
-from .heartbeat import Heartbeats
+from .heartbeat import BEAT_S, Heartbeats
 from .lessons import LessonRunner
 
 __all__ = ["HeartRateFeed", "demo_activity", "heart_rate_feed"]
 
 log = logging.getLogger(__name__)
 
-_BEAT_S = 1.0
 _HORIZON_S = 7 * 24 * 3600.0  # the simulation's length: longer than any daemon run between restarts
 _WORK_S, _REST_S = 180.0, 60.0  # the demo's interval training: 3 min of work, 1 min of rest
 
@@ -82,11 +81,9 @@ class HeartRateFeed:
         log.info("heart rate: %d simulated band(s)", len(source.bands))
         started = time.monotonic()
         for sample in source.samples(0.0, _HORIZON_S):
-            while (left := started + sample.t - time.monotonic()) > 0:
-                self.heartbeats.beat(self.name)
-                if self.stop.wait(min(left, _BEAT_S)):
-                    return
-            self.heartbeats.beat(self.name)
+            if not self.heartbeats.sleep(self.name, started + sample.t - time.monotonic(),
+                                         self.stop):
+                return
             self._feed(sample)
 
     async def _run_ble(self) -> None:
@@ -104,7 +101,7 @@ class HeartRateFeed:
                 log.warning("heart rate: %d of %d band(s) could not be reached",
                             unreachable, len(self.config.bands))
                 reported = unreachable
-            await asyncio.sleep(_BEAT_S)
+            await asyncio.sleep(BEAT_S)
         stopped.set()
         await radio
 

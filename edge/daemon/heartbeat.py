@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-__all__ = ["Heartbeats"]
+__all__ = ["BEAT_S", "Heartbeats"]
+
+BEAT_S = 1.0  # longest a waiting loop goes without a beat
 
 
 class Heartbeats:
@@ -24,6 +26,18 @@ class Heartbeats:
         now = time.monotonic()
         with self._lock:
             self._beats[name] = now
+
+    def sleep(self, name: str, seconds: float, stop: threading.Event) -> bool:
+        """Wait ``seconds`` while beating for ``name`` every :data:`BEAT_S`; False when ``stop``
+        was set first (the daemon is stopping), True when the time is up."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            self.beat(name)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            stop.wait(min(left, BEAT_S))
+        return False
 
     def forget(self, name: str) -> None:
         """Stop watching ``name`` (the loop ended on purpose)."""

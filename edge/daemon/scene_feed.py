@@ -25,7 +25,6 @@ __all__ = ["SceneFeed"]
 
 log = logging.getLogger(__name__)
 
-_BEAT_S = 1.0
 _RETRY_S = 5.0
 
 
@@ -73,11 +72,4 @@ class SceneFeed:
 
     def _sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` while beating; False when the daemon is stopping."""
-        deadline = time.monotonic() + seconds
-        while not self.stop.is_set():
-            self.heartbeats.beat(self.name)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return True
-            self.stop.wait(min(left, _BEAT_S))
-        return False
+        return self.heartbeats.sleep(self.name, seconds, self.stop)
