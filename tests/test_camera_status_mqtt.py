@@ -6,9 +6,9 @@ import time
 from itertools import pairwise
 
 from sync.contract import validator
+from tests.daemon_process import ROOT, Daemon, daemon_config
 from tests.mqtt_broker import MessageRecorder
 from tests.ports import free_port
-from tests.test_daemon import ROOT, Daemon, _config
 
 VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
 
@@ -17,7 +17,7 @@ def test_daemon_publishes_camera_state_retained(tmp_path, broker):
     port = free_port()
     cameras = (f'[cameras.front]\nsource = "{VIDEO}"\nloop = true\nanalyse_fps = 0.5\n'
                "[pose]\ntiles = 1\n")
-    text = _config(tmp_path, cameras, port).read_text().replace(
+    text = daemon_config(tmp_path, cameras, port).read_text().replace(
         "[mqtt]\nenabled = false", f'[mqtt]\nenabled = true\nbroker = "{broker.url}"')
     (tmp_path / "edge.toml").write_text(text)
     live = MessageRecorder(broker.port, "cls/v1/+/+/+/+/cam/+/status")

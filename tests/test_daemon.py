@@ -4,111 +4,19 @@ a camera that vanishes and returns, and frame dropping under a slow model."""
 from __future__ import annotations
 
 import json
-import re
-import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
 import pytest
+
+from tests.daemon_process import ROOT, SCENE, Daemon, daemon_config, rows
 from tests.mjpeg_camera import MjpegCamera
 from tests.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-SCENE = ROOT / "sensors" / "demo" / "classroom_demo.jsonl"
-TOKEN = "test-teacher-token-0123456789"
-TECH = "test-technician-token-0123456789"
-
-
-
-
-def _config(tmp_path: Path, cameras: str, port: int, extra: str = "") -> Path:
-    path = tmp_path / "edge.toml"
-    path.write_text(f"""
-[node]
-demo = true
-state_dir = "{tmp_path / 'state'}"
-{cameras}
-[runtime]
-intra_op_threads = 1
-[window]
-seconds = 5.0
-[store]
-path = "{tmp_path / 'state' / 'edge.db'}"
-[mqtt]
-enabled = false
-[web]
-host = "127.0.0.1"
-port = {port}
-token = "{TOKEN}"
-technician_token = "{TECH}"
-{extra}
-""")
-    return path
-
-
-class Daemon:
-    """`edge run` in a subprocess with its stderr collected."""
-
-    def __init__(self, config: Path, port: int):
-        self.port = port
-        self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
-                                      str(config)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
-        self.auth = {"Authorization": f"Bearer {TOKEN}"}
-        self.wait_for(self._up, 30, "web page up")
-
-    def _collect(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def _up(self) -> bool:
-        assert self.proc.poll() is None, "".join(self.lines)
-        try:
-            return self.http.get("/api/health").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def wait_for(self, condition, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n" + "".join(self.lines)
-            time.sleep(0.2)
-
-    def metric(self, name: str, camera: str | None = None) -> float:
-        text = self.http.get("/metrics", headers=self.auth).text
-        labels = re.escape(f'{{camera="{camera}"}}') if camera is not None else ""
-        match = re.search(rf'^{name}{labels} (\S+)$', text, re.MULTILINE)
-        return float(match.group(1)) if match else -1.0
-
-    def camera_state(self, camera: str) -> str | None:
-        return self.http.get("/api/health").json()["cameras"].get(camera)
-
-    def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        return code, time.monotonic() - started
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.http.close()
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -117,12 +25,12 @@ def port() -> int:
 
 
 def test_scene_daemon_serves_page_stores_windows_and_flushes_on_sigterm(tmp_path, port):
-    config = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
+    config = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
     db = tmp_path / "state" / "edge.db"
     daemon = Daemon(config, port)
     try:
         assert daemon.http.get("/api/live").status_code == 401
-        daemon.wait_for(lambda: _rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
+        daemon.wait_for(lambda: rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
         live = daemon.http.get("/api/live", headers=daemon.auth).json()
         assert live["lesson"]["running"] and live["windows"][0]["n"] == 25
         assert live["metrics"]["students_present"] == 25
@@ -132,26 +40,26 @@ def test_scene_daemon_serves_page_stores_windows_and_flushes_on_sigterm(tmp_path
         daemon.kill()
     assert code == 0, "".join(daemon.lines)
     assert took < 8
-    windows = _rows(db, 'SELECT start, "end", n FROM windows ORDER BY start')
-    lessons = _rows(db, 'SELECT start, "end", n, metrics FROM lessons')
+    windows = rows(db, 'SELECT start, "end", n FROM windows ORDER BY start')
+    lessons = rows(db, 'SELECT start, "end", n, metrics FROM lessons')
     assert len(lessons) == 1
     start, end, n, metrics = lessons[0]
     assert n == 25 and json.loads(metrics)["students_present"] == 25
     assert windows[0][0] == start and windows[-1][1] == end  # the partial window was flushed
     assert 0 < windows[-1][1] - windows[-1][0] < 5
-    records = [json.loads(r[0]) for r in _rows(db, "SELECT record FROM outbox")]
+    records = [json.loads(r[0]) for r in rows(db, "SELECT record FROM outbox")]
     assert records and all(r["demo"] is True and r["camera"] == "class" for r in records)
 
 
 def test_two_streams_the_page_shows_only_the_primary_camera(tmp_path, port):
     cameras = (f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n'
                f'[cameras.second]\nsource = "{SCENE}"\nloop = true\n')
-    config = _config(tmp_path, cameras, port, extra='primary_camera = "second"')
+    config = daemon_config(tmp_path, cameras, port, extra='primary_camera = "second"')
     db = tmp_path / "state" / "edge.db"
     daemon = Daemon(config, port)
     try:
         def stored_cameras() -> set[str]:
-            return {json.loads(r[0])["camera"] for r in _rows(db, "SELECT record FROM outbox")}
+            return {json.loads(r[0])["camera"] for r in rows(db, "SELECT record FROM outbox")}
 
         daemon.wait_for(lambda: stored_cameras() == {"class", "second"}, 20, "both streams stored")
         live = daemon.http.get("/api/live", headers=daemon.auth).json()
@@ -166,7 +74,7 @@ def test_two_streams_the_page_shows_only_the_primary_camera(tmp_path, port):
 
 
 def test_unknown_primary_camera_is_a_one_line_error(tmp_path, port):
-    config = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\n', port,
+    config = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\n', port,
                      extra='primary_camera = "nope"')
     result = subprocess.run([sys.executable, "-m", "edge.cli.main", "run", "--config", str(config)],
                             check=False, cwd=ROOT, capture_output=True, text=True, timeout=30)
@@ -187,7 +95,7 @@ def test_camera_vanishes_and_returns_frames_are_dropped_not_queued_and_sigterm_f
     camera = MjpegCamera([image], 1 / 20).start()  # 20 frames/s
     url = camera.url()
     # 1 frame/s analysed out of 20 delivered: the slow "model" must drop, never queue.
-    config = _config(tmp_path, f'[cameras.front]\nsource = "{url}"\nanalyse_fps = 1.0\n', port)
+    config = daemon_config(tmp_path, f'[cameras.front]\nsource = "{url}"\nanalyse_fps = 1.0\n', port)
     db = tmp_path / "state" / "edge.db"
     daemon = Daemon(config, port)
     try:
@@ -222,19 +130,19 @@ def test_camera_vanishes_and_returns_frames_are_dropped_not_queued_and_sigterm_f
         rss_after = _rss_mb(daemon.proc.pid)
         assert rss_after - rss_before < 40, (rss_before, rss_after)  # no frame backlog
 
-        daemon.wait_for(lambda: _rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
+        daemon.wait_for(lambda: rows(db, "SELECT COUNT(*) FROM windows")[0][0] >= 1, 15, "a window")
         code, took = daemon.terminate()  # while frames are being analysed
     finally:
         daemon.kill()
         camera.stop()
     assert code == 0, "".join(daemon.lines)
     assert took < 8
-    assert _rows(db, "SELECT COUNT(*) FROM lessons")[0][0] == 1
+    assert rows(db, "SELECT COUNT(*) FROM lessons")[0][0] == 1
     assert "Traceback" not in "".join(daemon.lines)
 
 
 def test_bad_config_and_busy_port_are_one_line_errors(tmp_path, port):
-    bad = _config(tmp_path, '[cameras.class]\nsource = "/nonexistent/scene.jsonl"\n', port)
+    bad = daemon_config(tmp_path, '[cameras.class]\nsource = "/nonexistent/scene.jsonl"\n', port)
     run = [sys.executable, "-m", "edge.cli.main", "run", "--config"]
     result = subprocess.run(run + [str(bad)], check=False, cwd=ROOT, capture_output=True,
                             text=True, timeout=30)
@@ -243,7 +151,7 @@ def test_bad_config_and_busy_port_are_one_line_errors(tmp_path, port):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", port))
         busy.listen()
-        good = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\n', port)
+        good = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\n', port)
         result = subprocess.run(run + [str(good)], check=False, cwd=ROOT, capture_output=True,
                                 text=True, timeout=30)
     assert result.returncode == 1
@@ -252,7 +160,7 @@ def test_bad_config_and_busy_port_are_one_line_errors(tmp_path, port):
 
 def test_sigterm_while_the_pose_model_loads_exits_cleanly(tmp_path, port):
     video = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
-    config = _config(tmp_path, f'[cameras.demo]\nsource = "{video}"\nloop = true\n', port)
+    config = daemon_config(tmp_path, f'[cameras.demo]\nsource = "{video}"\nloop = true\n', port)
     daemon = Daemon(config, port)  # returns as soon as the page is up: the model loads after
     try:
         code, took = daemon.terminate()

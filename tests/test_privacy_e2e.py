@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 from edge.privacy_audit import audit_database, scan_record
+from tests.daemon_process import ROOT, SCENE, Daemon, daemon_config, rows
 from tests.mqtt_broker import MessageRecorder
 from tests.ports import free_port
-from tests.test_daemon import ROOT, SCENE, Daemon, _config, _rows
 
 VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
 # Magic numbers of image, audio and video containers: none may appear in any file we leave.
@@ -28,7 +28,7 @@ def test_daemon_run_leaves_only_aggregates_on_disk_in_logs_and_on_the_wire(tmp_p
     cameras = (f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n'
                f'[cameras.video]\nsource = "{VIDEO}"\nloop = true\nanalyse_fps = 2.0\n'
                "[pose]\ntiles = 1\n")
-    config = _config(tmp_path, cameras, port).read_text().replace(
+    config = daemon_config(tmp_path, cameras, port).read_text().replace(
         "[mqtt]\nenabled = false", f'[mqtt]\nenabled = true\nbroker = "{broker.url}"')
     (tmp_path / "edge.toml").write_text(config)
     db = tmp_path / "state" / "edge.db"
@@ -48,7 +48,7 @@ def test_daemon_run_leaves_only_aggregates_on_disk_in_logs_and_on_the_wire(tmp_p
     # The store: the audit passes on what a real run produced (SPEC 3.5).
     report = audit_database(db)
     assert report.ok, report.findings
-    assert _rows(db, "SELECT COUNT(*) FROM lessons")[0][0] >= 2  # both streams closed a lesson
+    assert rows(db, "SELECT COUNT(*) FROM lessons")[0][0] >= 2  # both streams closed a lesson
     done = subprocess.run([sys.executable, "-m", "edge.cli.main", "privacy", "audit", "--db",
                            str(db)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

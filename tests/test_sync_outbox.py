@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.rollup import merge_window_records
 from sync import contract
 from sync.outbox import HIGH_WATER_KEY, OutboxRow, atomic, open_outbox, set_counter, stats
-from edge.rollup import merge_window_records
 from sync.outbox_policy import ROLLUP_FACTOR, OutboxLimits, enforce
 from sync.payloads import aggregate_payload
 from sync.topics import NodeTopics, parse_topic, subscription

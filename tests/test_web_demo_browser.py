@@ -12,15 +12,15 @@ from pathlib import Path
 
 from web_fixtures import Browser
 
+from tests.daemon_process import SCENE, TOKEN, Daemon, daemon_config
 from tests.ports import free_port
-from tests.test_daemon import SCENE, TOKEN, Daemon, _config
 
 SCREENSHOTS = Path("/tmp/classroom-edge-screenshots")
 
 
 def test_demo_daemon_page_live_in_chromium(tmp_path):
     port = free_port()
-    config = _config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
+    config = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
     daemon = Daemon(config, port)
     browser = Browser(tmp_path / "profile")
     try:
