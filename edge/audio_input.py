@@ -14,6 +14,7 @@ from typing import Any
 import onnxruntime as ort
 
 from models.vad import SileroVad, create_vad_session
+from models.vad_segments import SegmentSettings
 from sensors.audio import WavAudioSource
 from sensors.microphone import Microphone
 from sensors.samples import AudioFeatures
@@ -40,9 +41,10 @@ def feature_extractor(
     One VAD session serves both channels (each keeps its own recurrent state).
     """
     session = session or create_vad_session()
-    settings = FeatureSettings(
-        period_s=cfg.period_s, vad_threshold=cfg.vad_threshold, dba_offset=cfg.dba_offset
-    )
+    smoothing = SegmentSettings(threshold=cfg.vad_threshold, min_speech_s=cfg.min_speech_s,
+                                min_silence_s=cfg.min_silence_s, pad_s=cfg.speech_pad_s)
+    settings = FeatureSettings(period_s=cfg.period_s, dba_offset=cfg.dba_offset,
+                               smoothing=smoothing)
     return AudioFeatureExtractor(
         SileroVad(session), SileroVad(session) if teacher else None, settings
     )

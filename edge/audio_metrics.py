@@ -31,13 +31,13 @@ class _AudioTally:
 
     def add(self, s: AudioFeatures, cfg: ClassroomConfig) -> None:
         d = s.duration
-        speaking = s.speech >= cfg.speech_threshold
+        speech = s.speech_s(cfg.speech_threshold)
         self.seconds += d
-        self.speech += d * speaking
-        self.silence += d * (not speaking and (s.dba is None or s.dba < cfg.silence_dba))
+        self.speech += speech
+        self.silence += (d - speech) * (s.dba is None or s.dba < cfg.silence_dba)
         if s.teacher_speech is not None:
             self.teacher_seconds += d
-            self.teacher += d * (s.teacher_speech >= cfg.speech_threshold)
+            self.teacher += s.speech_s(cfg.speech_threshold, teacher=True)
         if s.dba is not None:
             self.level_seconds += d
             self.energy += d * 10.0 ** (s.dba / 10.0)

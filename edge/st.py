@@ -1,6 +1,7 @@
 """S-T analysis (SPEC 4.1): code every interval T (teacher transmitting) or S, then Rt, Ch, type.
 
-An interval is T when the teacher speaks for at least ``st_teacher_share`` of it, or stands at
+An interval is T when the teacher speaks (smoothed speech segments, :mod:`models.vad_segments`)
+for at least ``st_teacher_share`` of it, or stands at
 the board writing for that share of its frames. Teacher speech comes from the teacher channel
 (``teacher_speech``) when the source has one. Without it, room speech is taken as the teacher's
 only in an interval where no student stood to answer (someone standing for ``stand_hold_s`` or
@@ -65,8 +66,8 @@ class STEngine:
         self.cfg = cfg
         self.geometry = ZoneGeometry(zones)
         self.students_standing = students_standing
-        # (t, duration, speaking, heard on the room microphone only)
-        self._speech: list[tuple[float, float, bool, bool]] = []
+        # (t, duration, seconds of speech in it, heard on the room microphone only)
+        self._speech: list[tuple[float, float, float, bool]] = []
         # (t, teacher writing at the board, a student standing)
         self._frames: list[tuple[float, bool, bool]] = []
         self._anchor: float | None = None
@@ -82,13 +83,12 @@ class STEngine:
         self._frames.append((t, writing, standing))
 
     def on_audio(self, sample: AudioFeatures) -> None:
-        """Note whether the teacher speaks in this audio span."""
+        """Note how long the teacher speaks in this audio span (smoothed speech segments' share
+        of it from live and WAV audio, the thresholded probability from scene files)."""
         self._had_audio = self._window_audio = True
         room_only = sample.teacher_speech is None
-        level = sample.speech if room_only else sample.teacher_speech
-        self._speech.append(
-            (sample.t, sample.duration, level >= self.cfg.speech_threshold, room_only)
-        )
+        talk = sample.speech_s(self.cfg.speech_threshold, teacher=not room_only)
+        self._speech.append((sample.t, sample.duration, talk, room_only))
 
     def on_heart_rate(self, sample: HeartRateSample) -> None:
         """Not used."""
@@ -128,7 +128,7 @@ class STEngine:
 
     def _code(self, a: float, b: float) -> str:
         """T or S for [a, b), "" when nothing was heard or seen in it; consumes its evidence."""
-        speech = [(d, on, room) for t, d, on, room in self._speech if a <= t < b]
+        speech = [(d, talk, room) for t, d, talk, room in self._speech if a <= t < b]
         frames = [(writing, standing) for t, writing, standing in self._frames if a <= t < b]
         self._speech = [s for s in self._speech if s[0] >= b]
         self._frames = [f for f in self._frames if f[0] >= b]
@@ -139,7 +139,7 @@ class STEngine:
         stood_s = (b - a) * sum(st for _, st in frames) / len(frames) if frames else 0.0
         answered = stood_s >= self.cfg.stand_hold_s - _EPS
         heard = sum(d for d, _, _ in speech)
-        talk = sum(d for d, on, room in speech if on and not (room and answered))
+        talk = sum(s for _, s, room in speech if not (room and answered))
         if heard > 0 and talk / heard >= share - _EPS:
             return "T"
         if frames and sum(w for w, _ in frames) / len(frames) >= share - _EPS:

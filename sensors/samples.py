@@ -6,7 +6,7 @@ inputs). Frames and audio live in memory only: nothing here is ever serialised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -54,14 +54,52 @@ class PoseSample:
 
 
 @dataclass(frozen=True)
+class SpeechSegment:
+    """One speech turn ``[start, end)`` in seconds on the stream's clock, on ``channel``
+    (``room`` or ``teacher``). No content and no speaker identity: only when someone talked."""
+
+    start: float
+    end: float
+    channel: str = "room"
+
+    @property
+    def duration(self) -> float:
+        """Seconds of speech."""
+        return self.end - self.start
+
+    def shifted(self, offset: float) -> SpeechSegment:
+        """The same turn on a clock ``offset`` seconds later."""
+        return SpeechSegment(self.start + offset, self.end + offset, self.channel)
+
+
+@dataclass(frozen=True)
 class AudioFeatures:
-    """Speech probability of the room (and of a teacher channel) and level over a short span."""
+    """Speech share of the room (and of a teacher channel) and level over a short span.
+
+    With ``smoothed`` (live and WAV audio) ``speech``/``teacher_speech`` are the shares of the span
+    inside smoothed speech segments, and ``segments`` the turns that ended by the span's end;
+    without (scene files) they are speech probabilities, classified by a threshold.
+    """
 
     t: float
     speech: float
     teacher_speech: float | None = None
     dba: float | None = None
     duration: float = 0.5
+    segments: tuple[SpeechSegment, ...] = ()
+    smoothed: bool = False
+
+    def speech_s(self, threshold: float, teacher: bool = False) -> float:
+        """Seconds of the span with speech (room, or teacher channel; 0 without one)."""
+        value = self.teacher_speech if teacher else self.speech
+        if value is None:
+            return 0.0
+        return self.duration * (value if self.smoothed else float(value >= threshold))
+
+    def shifted(self, offset: float) -> AudioFeatures:
+        """The same span (and its segments) on a clock ``offset`` seconds later."""
+        return replace(self, t=self.t + offset,
+                       segments=tuple(s.shifted(offset) for s in self.segments))
 
 
 @dataclass(frozen=True)

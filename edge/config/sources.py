@@ -4,7 +4,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from models.vad_segments import SegmentSettings
+
 from .base import StrictModel
+
+_SMOOTHING = SegmentSettings()  # the speech smoothing's defaults, defined once
 
 Quantity = Literal["co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"]
 
@@ -23,7 +27,10 @@ __all__ = [
 
 class AudioConfig(StrictModel):
     enabled: bool = False
-    source: str = Field("default", description="ALSA device name, or a WAV file for replay.")
+    source: str = Field(
+        "default", description="ALSA device name (sounddevice), or a WAV file: `edge run` plays it "
+        "at real-time pace as if a microphone heard it."
+    )
     teacher_channel: int | None = Field(None, ge=0, le=7, description="Channel of a lapel mic.")
     dba_offset: float = Field(
         120.0, ge=-60, le=160,
@@ -36,9 +43,31 @@ class AudioConfig(StrictModel):
     )
     vad_threshold: float = Field(
         0.5, gt=0, lt=1,
-        description="VAD probability above which a 32 ms chunk counts as speech; a span's speech "
-        "value is the share of such chunks (classroom.speech_threshold then classifies the span).",
+        description="VAD probability at which speech starts; it goes on while the probability "
+        "stays above this minus 0.15 (as Silero's get_speech_timestamps). A span's speech value is "
+        "its share inside speech segments (classroom.speech_threshold then classifies the span).",
     )
+    min_speech_s: float = Field(
+        _SMOOTHING.min_speech_s, ge=0, le=5, description="Speech segments shorter than this are dropped (a cough)."
+    )
+    min_silence_s: float = Field(
+        _SMOOTHING.min_silence_s, gt=0, le=10,
+        description="Pauses shorter than this stay inside the speech turn (people count a turn "
+        "with its breathing pauses as talk). Spans come out this much (plus the pad) late.",
+    )
+    speech_pad_s: float = Field(
+        _SMOOTHING.pad_s, ge=0, le=2, description="Each speech segment is widened by this on both sides; "
+        "must be less than half of min_silence_s.",
+    )
+    loop: bool = Field(
+        True, description="A WAV file as source (tests, demos) starts over at its end."
+    )
+
+    @model_validator(mode="after")
+    def _pad_inside_hangover(self) -> "AudioConfig":
+        if 2 * self.speech_pad_s >= self.min_silence_s:
+            raise ValueError("audio.speech_pad_s must be less than half of audio.min_silence_s")
+        return self
 
 
 class SerialCo2SensorConfig(StrictModel):
