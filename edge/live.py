@@ -23,8 +23,10 @@ from typing import Any, Protocol
 
 __all__ = [
     "CAMERA_STATES",
+    "FEED_STATES",
     "CameraCounters",
     "Event",
+    "FeedCounters",
     "LessonConflict",
     "LessonControl",
     "LiveState",
@@ -33,6 +35,9 @@ __all__ = [
 Record = dict[str, Any]
 # sensors.camera_supervisor.CameraState values; "stopped" once the daemon stops capturing.
 CAMERA_STATES = ("connecting", "streaming", "stalled", "unreachable", "stopped")
+# A non-camera feed (microphone, environment sensor, heart-rate bands, scene file): opening its
+# source, delivering, waiting to retry after a failure, or ended (daemon stopping, file played).
+FEED_STATES = ("starting", "running", "retrying", "stopped")
 
 
 class LessonConflict(Exception):
@@ -60,6 +65,15 @@ class CameraCounters:
     fps_analysed: float = 0.0
     fps_skipped: float = 0.0
     inference_ms: float = 0.0
+
+
+@dataclass
+class FeedCounters:
+    """One feed's state and counters since start (SPEC 9)."""
+
+    state: str = "starting"
+    samples: int = 0  # samples delivered to the lesson runner
+    failures: int = 0  # source failures (each followed by a backoff and a retry)
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,7 @@ class LiveState:
         self._log_suppressed = log_suppressed or (lambda: 0)
         self._lesson: _Lesson | None = None
         self._cameras: dict[str, CameraCounters] = {}
+        self._feeds: dict[str, FeedCounters] = {}
         self._outbox_depth = 0
         self._windows_written = 0
         self._version = 0
@@ -188,6 +203,20 @@ class LiveState:
             for name, value in values.items():
                 setattr(counters, name, value)
 
+    def update_feed(self, feed: str, **values: int | str) -> None:
+        """Set some of a feed's counters (:class:`FeedCounters` fields).
+
+        :raises ValueError: on an unknown counter or state."""
+        unknown = set(values) - set(FeedCounters.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown feed counter(s): {', '.join(sorted(unknown))}")
+        if "state" in values and values["state"] not in FEED_STATES:
+            raise ValueError(f"feed state must be one of {FEED_STATES}, got {values['state']!r}")
+        with self._lock:
+            counters = self._feeds.setdefault(feed, FeedCounters())
+            for name, value in values.items():
+                setattr(counters, name, value)
+
     def set_outbox_depth(self, depth: int) -> None:
         """Rows waiting in the MQTT outbox."""
         with self._lock:
@@ -220,11 +249,12 @@ class LiveState:
             }
 
     def counters(self) -> dict[str, Any]:
-        """Daemon counters: cameras, outbox depth, windows written, listeners, lesson running,
-        log lines suppressed."""
+        """Daemon counters: cameras, feeds, outbox depth, windows written, listeners, lesson
+        running, log lines suppressed."""
         with self._lock:
             counters = {
                 "cameras": {k: CameraCounters(**vars(v)) for k, v in self._cameras.items()},
+                "feeds": {k: FeedCounters(**vars(v)) for k, v in self._feeds.items()},
                 "outbox_depth": self._outbox_depth,
                 "windows_written": self._windows_written,
                 "listeners": len(self._subscribers),
@@ -238,10 +268,21 @@ class LiveState:
         with self._lock:
             return {k: v.state for k, v in self._cameras.items()}
 
+    def feed_states(self) -> dict[str, str]:
+        """Feed name -> state (for health)."""
+        with self._lock:
+            return {k: v.state for k, v in self._feeds.items()}
+
+    def feed_status(self) -> dict[str, dict[str, int | str]]:
+        """Feed name -> state and counters, as plain JSON (the MQTT health record)."""
+        with self._lock:
+            return {k: dict(vars(v)) for k, v in self._feeds.items()}
+
     def status(self) -> dict[str, Any]:
         """Counters as plain JSON (the page's status line)."""
         counters = self.counters()
         counters["cameras"] = {k: vars(v) for k, v in counters["cameras"].items()}
+        counters["feeds"] = {k: vars(v) for k, v in counters["feeds"].items()}
         return counters
 
     # -- listeners ---------------------------------------------------------------------------

@@ -132,6 +132,16 @@ def _other_schemas() -> dict[str, dict]:
             "session": {"type": "integer", "minimum": 1},
             "outbox": {"type": "object"},
             "sync": {"type": "object"},
+            "feeds": {"type": "object", "additionalProperties": {  # microphone, sensors, bands
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["state", "samples", "failures"],
+                "properties": {
+                    "state": {"enum": ["starting", "running", "retrying", "stopped"]},
+                    "samples": {"type": "integer", "minimum": 0},
+                    "failures": {"type": "integer", "minimum": 0},
+                },
+            }},
         }, ["ts", "session", "outbox"]),
         "camera": _envelope("camera", {
             "camera": {"type": "string"},

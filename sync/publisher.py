@@ -70,18 +70,22 @@ class OutboxPublisher:
     :param camera_status: returns camera id -> {state, frames, reconnects, failures}; each
         camera's status is published retained on ``cam/<id>/status`` when its state changes
         and after every (re)connect.
+    :param feed_status: returns feed name -> {state, samples, failures} (microphone, sensors,
+        bands), sent in the ``health`` record.
     :raises sync.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
     """
 
     def __init__(self, db_path: str | Path, mqtt_config: MqttConfig, node: NodeConfig, *,
                  broker: str | None = None, sources: list[str] | None = None,
                  camera_status: Callable[[], dict[str, dict[str, Any]]] | None = None,
+                 feed_status: Callable[[], dict[str, dict[str, Any]]] | None = None,
                  backoff_first_s: float = 0.5, backoff_cap_s: float = 60.0,
                  policy_interval_s: float = 60.0, health_interval_s: float = 600.0):
         self._db = outbox.open_outbox(db_path)
         self._mqtt_config, self._node, self._broker = mqtt_config, node, broker
         self._sources = sources or []
         self._camera_status = camera_status
+        self._feed_status = feed_status
         self._camera_states_sent: dict[str, str] = {}  # camera -> state last published
         self.topics = NodeTopics.for_node(node)
         self._limits = OutboxLimits.from_config(mqtt_config)
@@ -292,6 +296,8 @@ class OutboxPublisher:
         payload = {"schema": schema_id("health"), "ts": round(time.time(), 3),
                    "session": self.session, "outbox": self.stats().as_dict(),
                    "sync": dict(self.counters)}
+        if self._feed_status is not None:
+            payload["feeds"] = self._feed_status()
         self._client.publish(self.topics.health, encode(payload), qos=1, retain=True,
                              properties=publish_properties(HEALTH_EXPIRY_S))
 

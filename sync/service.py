@@ -34,7 +34,8 @@ def start(config: EdgeConfig, store_path: Path, stop: threading.Event,
         return None
     publisher = OutboxPublisher(store_path, config.mqtt, config.node,
                                 sources=sorted(config.cameras),
-                                camera_status=lambda: camera_status(live))
+                                camera_status=lambda: camera_status(live),
+                                feed_status=live.feed_status)
     thread = threading.Thread(target=_publish, args=(publisher, stop), name="publisher",
                               daemon=True)
     thread.start()

@@ -138,6 +138,16 @@ class EnvironmentConfig(StrictModel):
     )
     sensors: list[SensorConfig] = Field(default_factory=list, description="Environment sensors.")
 
+    @field_validator("sensors", mode="after")
+    @classmethod
+    def _unique_names(cls, sensors: list) -> list:
+        # Each sensor is one feed in health and logs: two with one name could not be told apart.
+        names = [s.name for s in sensors]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"sensor names must be unique (give each a `name`): {duplicates}")
+        return sensors
+
     @field_validator("ranges", mode="after")
     @classmethod
     def _keep_default_ranges(cls, ranges: dict[Quantity, ValidRange]) -> dict[Quantity, ValidRange]:

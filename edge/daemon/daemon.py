@@ -33,11 +33,10 @@ from sensors.scene import SCENE_SUFFIXES, SceneSource
 from .analysis import AnalysisLoop, CameraLane
 from .capture import FilePlayback, report_camera, supervise_camera
 from .clock import DaemonClock
+from .feeds import FeedContext, SceneFeed, SupervisedFeed, sensor_feeds
 from .frame_slot import FrameSlot
-from .heart_rate_feed import heart_rate_feed  # heart-rate bands
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
-from .scene_feed import SceneFeed
 from .services import start_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
@@ -97,11 +96,13 @@ class Daemon:
         streams = self._streams()
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
-            camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
-                                 config.cameras[camera_id].loop, self.clock, self.runner,
-                                 self.heartbeats, self.stop)
+            camera_id: SceneFeed(config.cameras[camera_id].source, config.cameras[camera_id].loop,
+                                 self._feed_context(camera_id, self.stop))
             for camera_id in streams if camera_id not in self.lanes
         }
+        # microphone, environment sensors, heart-rate bands: replaced as a set on reload
+        self.feeds: list[SupervisedFeed] = []
+        self._feeds_stop = threading.Event()
         self.tokens: Tokens | None = None
         self.web: WebServer | None = None
         self._threads: list[threading.Thread] = []
@@ -182,9 +183,7 @@ class Daemon:
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
-        if hr := heart_rate_feed(self.config.heart_rate, self.live.primary_camera,
-                                 self.runner, self.clock, self.heartbeats, self.stop):
-            self._spawn(hr.name, hr.run)
+        self._start_feeds()
         if self.config.node.demo and not self.config.lessons.timetable:
             self.runner.start_lesson()  # the demo shows a class at once
 
@@ -207,6 +206,7 @@ class Daemon:
         """Flush and stop everything; True when every record reached the store."""
         self.stop.set()
         notify("STOPPING=1")  # flushing may take a while; no watchdog restart now
+        self._feeds_stop.set()
         for supervisor in self.cameras.values():
             supervisor.stop(_JOIN_S)
         for thread in self._threads:
@@ -240,6 +240,23 @@ class Daemon:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _feed_context(self, stream: str | None, stop: threading.Event) -> FeedContext:
+        return FeedContext(self.clock, self.runner.feed, stream, self.heartbeats, self.live, stop)
+
+    def _start_feeds(self) -> None:
+        """Start the sensor feeds of the current config (each on its own thread)."""
+        self._feeds_stop = threading.Event()
+        ctx = self._feed_context(self.live.primary_camera, self._feeds_stop)
+        self.feeds = sensor_feeds(self.config, ctx)
+        for feed in self.feeds:
+            self._spawn(feed.name, feed.run)
+        if self.feeds:
+            log.info("feeds: %s", ", ".join(f.name for f in self.feeds))
+        elif self.live.primary_camera is None and (self.config.audio.enabled
+                                                   or self.config.environment.sensors):
+            log.warning("audio/environment configured but no camera or scene stream to attach "
+                        "them to: they are not read")
 
     def _perception(self) -> Perception:
         return Perception.from_config(self.config)

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from edge.live import CAMERA_STATES, LiveState
+from edge.live import CAMERA_STATES, FEED_STATES, FeedCounters, LiveState
 
 from .auth import require_teacher
 
@@ -53,6 +53,7 @@ class LiveCollector(Collector):
             for name in CAMERA_STATES:
                 state.add_metric([cam, name], float(values.state == name))
         yield state
+        yield from _feed_metrics(counters["feeds"])
         yield GaugeMetricFamily("edge_outbox_depth", "Aggregates waiting to be sent over MQTT.",
                                 value=counters["outbox_depth"])
         yield CounterMetricFamily("edge_windows_written", "Window records stored since start.",
@@ -63,6 +64,23 @@ class LiveCollector(Collector):
                                 value=counters["listeners"])
         yield CounterMetricFamily("edge_log_suppressed", "Log lines dropped by the rate limit.",
                                   value=counters["log_suppressed"])
+
+
+def _feed_metrics(feeds: dict[str, FeedCounters]) -> Iterator[Metric]:
+    """Per feed (audio, env:<sensor>, heart-rate, scene:<camera>): samples, failures, state."""
+    samples = CounterMetricFamily("edge_feed_samples", "Samples a feed delivered to the lesson.",
+                                  labels=["feed"])
+    failures = CounterMetricFamily("edge_feed_failures",
+                                   "Source failures of a feed (each retried after a backoff).",
+                                   labels=["feed"])
+    state = GaugeMetricFamily("edge_feed_state", "1 for the feed's current state.",
+                              labels=["feed", "state"])
+    for feed, values in feeds.items():
+        samples.add_metric([feed], float(values.samples))
+        failures.add_metric([feed], float(values.failures))
+        for name in FEED_STATES:
+            state.add_metric([feed, name], float(values.state == name))
+    yield from (samples, failures, state)
 
 
 def metrics_registry(live: LiveState) -> CollectorRegistry:

@@ -26,8 +26,9 @@ live_router = APIRouter(tags=["live"], dependencies=[Depends(require_teacher)],
 
 @health_router.get("/api/health", response_model=Health)
 def health(request: Request) -> Health:
-    """Open to anyone: that the web app is up, and each camera's state (no other data)."""
-    return Health(status="ok", cameras=request.app.state.live.camera_states())
+    """Open to anyone: that the web app is up, and each camera's and feed's state (no other data)."""
+    live = request.app.state.live
+    return Health(status="ok", cameras=live.camera_states(), feeds=live.feed_states())
 
 
 @live_router.get("/api/live", response_model=Live)

@@ -15,6 +15,11 @@ class Health(BaseModel):
         default_factory=dict,
         description="Camera id -> state: connecting, streaming, stalled, unreachable or stopped.",
     )
+    feeds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Feed (audio, env:<sensor>, heart-rate, scene:<camera>) -> state: starting, "
+        "running, retrying or stopped.",
+    )
 
 
 class Record(BaseModel):

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from dataclasses import replace
 
 from edge.config import HeartRateConfig
+from sensors import SourceError
 from sensors.heart_rate import BleakHeartRateSource, SimulatedBand, SimulatedHeartRateSource
-from sensors.samples import HeartRateSample
 
-from .clock import DaemonClock
-from .heartbeat import BEAT_S, Heartbeats
-from .lessons import LessonRunner
+from ..heartbeat import BEAT_S
+from .supervised import FeedContext, SupervisedFeed
 
 __all__ = ["HeartRateFeed", "demo_activity", "heart_rate_feed"]
 
@@ -45,57 +42,47 @@ def simulated_bands(config: HeartRateConfig) -> list[SimulatedBand]:
     ]
 
 
-class HeartRateFeed:
-    """Runs the configured source until ``stop`` and feeds its samples to ``stream``."""
+class HeartRateFeed(SupervisedFeed):
+    """Runs the configured source until stopped and feeds its samples to the stream.
+
+    The simulation never fails; a BLE radio or driver failure is retried on the backoff ladder.
+    """
 
     name = "heart-rate"
 
-    def __init__(self, config: HeartRateConfig, stream: str, runner: LessonRunner,
-                 clock: DaemonClock, heartbeats: Heartbeats, stop: threading.Event):
+    def __init__(self, config: HeartRateConfig, ctx: FeedContext):
+        super().__init__(ctx)
         self.config = config
-        self.stream = stream
-        self.runner = runner
-        self.clock = clock
-        self.heartbeats = heartbeats
-        self.stop = stop
-        self.samples = 0
 
-    def run(self) -> None:
-        """The thread's body: play the source until the daemon stops."""
+    def play(self) -> None:
+        if self.config.source == "simulated":
+            self._run_simulated()
+            return
         try:
-            if self.config.source == "simulated":
-                self._run_simulated()
-            else:
-                asyncio.run(self._run_ble())
-        except Exception as exc:  # noqa: BLE001 - a radio or driver failure must not end the daemon
-            log.error("heart rate: the %s source stopped: %s", self.config.source, exc)
-        finally:
-            self.heartbeats.forget(self.name)
-
-    def _feed(self, sample: HeartRateSample) -> None:
-        self.runner.feed(self.stream, replace(sample, t=self.clock.now()))
-        self.samples += 1
+            asyncio.run(self._run_ble())
+        except Exception as exc:  # noqa: BLE001 - bleak raises its own types for a lost radio
+            raise SourceError("heart rate", f"the BLE source stopped: {exc}") from None
 
     def _run_simulated(self) -> None:
         source = SimulatedHeartRateSource(simulated_bands(self.config), demo_activity)
         log.info("heart rate: %d simulated band(s)", len(source.bands))
         started = time.monotonic()
         for sample in source.samples(0.0, _HORIZON_S):
-            if not self.heartbeats.sleep(self.name, started + sample.t - time.monotonic(),
-                                         self.stop):
+            if not self.sleep(started + sample.t - time.monotonic()):
                 return
-            self._feed(sample)
+            self.deliver(sample)
 
     async def _run_ble(self) -> None:
         if not self.config.bands:
             log.warning("heart rate: source = ble but no bands are configured")
+            self.ctx.stop.wait()  # nothing to do, and nothing to retry
             return
-        source = BleakHeartRateSource(self.config.bands, self._feed, self.clock.now)
+        source = BleakHeartRateSource(self.config.bands, self.deliver, self.ctx.clock.now)
         stopped = asyncio.Event()
         radio = asyncio.create_task(source.run(stopped))
         reported = 0
-        while not self.stop.is_set() and not radio.done():
-            self.heartbeats.beat(self.name)
+        while not self.ctx.stop.is_set() and not radio.done():
+            self.beat()
             unreachable = len(getattr(source, "unreachable", {}))  # filled while connecting
             if unreachable > reported:  # counted, not named: band ids are pairing data
                 log.warning("heart rate: %d of %d band(s) could not be reached",
@@ -106,13 +93,11 @@ class HeartRateFeed:
         await radio
 
 
-def heart_rate_feed(config: HeartRateConfig, stream: str | None, runner: LessonRunner,
-                    clock: DaemonClock, heartbeats: Heartbeats,
-                    stop: threading.Event) -> HeartRateFeed | None:
+def heart_rate_feed(config: HeartRateConfig, ctx: FeedContext) -> HeartRateFeed | None:
     """The feed for ``config`` (None when the source is "none" or there is no stream)."""
     if config.source == "none":
         return None
-    if stream is None:
+    if ctx.stream is None:
         log.warning("heart rate: no camera or scene stream to attach the bands to")
         return None
-    return HeartRateFeed(config, stream, runner, clock, heartbeats, stop)
+    return HeartRateFeed(config, ctx)
