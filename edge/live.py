@@ -157,36 +157,45 @@ class LiveState:
     def add_window(self, record: Record) -> None:
         """A window record was stored: keep it for the page and push it to listeners.
 
-        A window arriving with no current lesson starts one at the window's start. A window of
-        another camera than the primary one is only counted.
+        It joins the current lesson (also once that has ended: the last partial window is stored
+        after the end). A window of an earlier lesson (it starts before the current one), one
+        arriving when no lesson was ever started, or one of another camera than the primary one
+        is only counted: lessons are started and ended by their owner alone (the daemon's
+        lesson runner), never by a record arriving.
         """
         if record.get("type") != "window":
             raise ValueError(f"add_window takes window records, got type {record.get('type')!r}")
         record = copy.deepcopy(record)
         with self._lock:
-            if not self._shown(record):
-                self._windows_written += 1
-                return
-            if self._lesson is None or not self._lesson.running:
-                self._lesson = _Lesson(id=secrets.token_hex(4), start=record.get("start"),
-                                       started_at=time.time())
-                self._publish("lesson", self._lesson_event())
-            self._lesson.windows.append(record)
-            del self._lesson.windows[:-self._max_windows]
             self._windows_written += 1
+            lesson = self._lesson
+            if not self._shown(record) or lesson is None or not self._belongs(record, lesson):
+                return
+            lesson.windows.append(record)
+            del lesson.windows[:-self._max_windows]
             self._publish("window", record)
 
-    def end_lesson(self, record: Record | None = None, end: float | None = None) -> None:
-        """The current lesson ended; ``record`` is its lesson record (None when it had no data).
-
-        The lesson record of another camera than the primary one is ignored.
-        """
+    def end_lesson(self, end: float | None = None) -> None:
+        """The owner ended the current lesson at ``end`` (records' clock); idempotent."""
         with self._lock:
-            if self._lesson is None or (record is not None and not self._shown(record)):
+            if self._lesson is None or not self._lesson.running:
                 return
             self._lesson.running = False
-            self._lesson.record = copy.deepcopy(record)
-            self._lesson.end = end if end is not None else (record or {}).get("end")
+            self._lesson.end = end
+            self._publish("lesson", self._lesson_event())
+
+    def add_lesson_record(self, record: Record) -> None:
+        """The current lesson's record was stored (after its end): keep it for the page.
+
+        The record of an earlier lesson or of another camera than the primary one is ignored.
+        """
+        with self._lock:
+            lesson = self._lesson
+            if lesson is None or not self._shown(record) or not self._belongs(record, lesson):
+                return
+            lesson.record = copy.deepcopy(record)
+            if lesson.end is None:
+                lesson.end = record.get("end")
             self._publish("lesson", self._lesson_event())
 
     def update_camera(self, camera: str, **values: float | str) -> None:
@@ -311,6 +320,11 @@ class LiveState:
                 sub.loop.call_soon_threadsafe(_cut_off, sub)
             except RuntimeError:
                 pass
+
+    @staticmethod
+    def _belongs(record: Record, lesson: _Lesson) -> bool:
+        start = record.get("start")
+        return lesson.start is None or start is None or start >= lesson.start - 1e-6
 
     def _shown(self, record: Record) -> bool:
         """Whether the page shows ``record`` (no primary camera, or the record is its)."""

@@ -20,6 +20,7 @@ DAY = 86400.0
 
 def _run(config: StoreConfig, records: list[dict]) -> tuple[StoreWriter, LiveState]:
     live = LiveState("classroom")
+    live.start_lesson(start=0.0)  # as the lesson runner does before any record closes
     writer = StoreWriter(config, live, Heartbeats())
     writer.start()
     writer.submit(records)

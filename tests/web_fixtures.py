@@ -52,6 +52,7 @@ class ScenePlayer:
                 raise LessonConflict("no lesson is running")
             records = self._session.finish()
             self._session = None
+            self.live.end_lesson(records[-1]["end"] if records else None)  # as the daemon's runner
             self._publish(records)
 
     def advance_to(self, t: float) -> int:
@@ -74,7 +75,7 @@ class ScenePlayer:
                 if record["type"] == "window":
                     self.live.add_window(record)
                 else:
-                    self.live.end_lesson(record)
+                    self.live.add_lesson_record(record)
 
 
 

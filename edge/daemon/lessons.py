@@ -41,6 +41,9 @@ class StreamSettings:
 class LessonRunner:
     """The current lesson across streams; the page's lesson control (:class:`edge.live.LessonControl`).
 
+    The one owner of the lesson state: only it starts and ends the lesson shown by
+    :class:`~edge.live.LiveState` (the store writer only adds the stored records to it).
+
     :param emit: receives each list of closed records (called with the runner's lock held, so
         records of one stream arrive in order; it must not block).
     """
@@ -89,6 +92,9 @@ class LessonRunner:
             sessions, self._sessions = self._sessions, None
             for stream, session in sessions.items():
                 self._emit(stream, session.finish(end))
+            # Ended here, by the owner, whether or not the lesson had data (one that got no
+            # sample has no lesson record to end it on the page).
+            self.live.end_lesson(end)
             log.info("lesson ended")
 
     # -- feeding ---------------------------------------------------------------------------

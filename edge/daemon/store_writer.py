@@ -113,4 +113,4 @@ class StoreWriter:
         if record["type"] == "window":
             self.live.add_window(record)
         else:
-            self.live.end_lesson(record)
+            self.live.add_lesson_record(record)
