@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from edge.config import ConfigError, EdgeConfig, load_config
+from edge.config import (
+    CONFIG_ENV,
+    INSTALLED_CONFIG,
+    ConfigError,
+    EdgeConfig,
+    load_config,
+    resolve_config,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+CONFIG_HELP = (f"TOML config file (default: ${CONFIG_ENV}, else {INSTALLED_CONFIG} when it exists, "
+               "else built-in defaults)")
 
 
 class CliError(Exception):
@@ -19,12 +29,25 @@ class CliError(Exception):
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     """Add the standard ``--config F`` option."""
-    parser.add_argument("--config", metavar="F", help="TOML config file (default: built-in defaults)")
+    parser.add_argument("--config", metavar="F", help=CONFIG_HELP)
+
 
 
 def config_from_args(args: argparse.Namespace) -> EdgeConfig:
-    """Load the config named by ``--config`` (plus EDGE__ overrides), or raise a usage CliError."""
+    """Load the config every command resolves the same way (:func:`edge.config.resolve_config`),
+    plus EDGE__ overrides. Unless the user named it with ``--config``, say on stderr which file
+    it was (or that the defaults are used). ``args.config`` is set to that file (None for
+    defaults), so commands that save into the config (zones) save where they read, and
+    ``args.config_source`` to the :class:`~edge.config.ConfigSource`.
+
+    :raises CliError: (usage) when the config is invalid.
+    """
+    source = resolve_config(getattr(args, "config", None))
+    args.config = None if source.path is None else str(source.path)
+    args.config_source = source
+    if source.origin != "--config":
+        print(f"config: {source.describe()}", file=sys.stderr)
     try:
-        return load_config(getattr(args, "config", None))
+        return load_config(source.path)
     except ConfigError as exc:
         raise CliError("\n".join(exc.problems), EXIT_USAGE) from None

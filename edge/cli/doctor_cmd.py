@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import EXIT_FAILURE, EXIT_OK
+from edge.config import resolve_config
 
-INSTALLED_CONFIG = Path("/etc/classroom-edge/edge.toml")
+from .common import CONFIG_HELP, EXIT_FAILURE, EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,9 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "doctor", help="check config, models, cameras, sensors, broker, store, clock, service",
         description="Prints one line per check (OK/WARN/FAIL/SKIP). Exit 0 when nothing FAILed, "
-        f"1 otherwise. Default config: {INSTALLED_CONFIG} when it exists.",
+        "1 otherwise.",
     )
-    parser.add_argument("--config", metavar="F", help=f"TOML config (default {INSTALLED_CONFIG})")
+    parser.add_argument("--config", metavar="F", help=CONFIG_HELP)
     parser.add_argument("--timeout", metavar="S", type=float, default=5.0,
                         help="seconds each camera, sensor and broker check may take (default 5)")
     parser.add_argument("--unit", default="edge", help="systemd unit to check (default edge)")
@@ -28,15 +27,16 @@ def _doctor(args: argparse.Namespace) -> int:
     from edge.config import load_config, validate_file
     from edge.doctor import FAIL, OK, WARN, Check, format_report, run_checks
 
-    path = args.config or (str(INSTALLED_CONFIG) if INSTALLED_CONFIG.exists() else None)
+    source = resolve_config(args.config)
+    path = source.path
     if path is None:
-        first = Check("config", WARN, "no config file: built-in defaults")
+        first = Check("config", WARN, source.describe())
     else:
         problems = validate_file(path)
         if problems:  # nothing else can be checked without a valid config
             print(format_report([Check("config", FAIL, p) for p in problems]), flush=True)
             return EXIT_FAILURE
-        first = Check("config", OK, f"{path}: valid")
+        first = Check("config", OK, f"{source.describe()}: valid")
     print(format_report([first]), flush=True)
     checks = [first]
     for check in run_checks(load_config(path), timeout_s=args.timeout, unit=args.unit):

@@ -41,6 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     # The daemon logs for the journal: syslog priorities, key=value fields, and repeating
     # errors rate-limited (the count of dropped lines is in /metrics).
     limiter = setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)
+    logging.getLogger("edge.cli.run").info("config: %s", args.config_source.describe())
     from edge.daemon import Daemon  # the daemon's imports (web, models) only when running it
     from edge.store import StoreError
     from edge.web.auth import TokenError

@@ -1,6 +1,6 @@
 """The one typed configuration of classroom-edge.
 
-Load it with :func:`load_config`; errors come back as :class:`ConfigError` whose
+Find the file with :func:`resolve_config`, load it with :func:`load_config`; errors come back as :class:`ConfigError` whose
 ``problems`` are ``file:line: message`` strings. The JSON Schema is generated from
 :class:`EdgeConfig` (``edge config schema``), never written by hand.
 """
@@ -8,7 +8,16 @@ Load it with :func:`load_config`; errors come back as :class:`ConfigError` whose
 from pydantic import Field
 
 from .base import StrictModel
-from .loader import ConfigError, apply_env_overrides, load_config, validate_file
+from .loader import (
+    CONFIG_ENV,
+    INSTALLED_CONFIG,
+    ConfigError,
+    ConfigSource,
+    apply_env_overrides,
+    load_config,
+    resolve_config,
+    validate_file,
+)
 from .metrics import ClassroomConfig, PEConfig, WindowConfig
 from .network import MqttConfig, TlsConfig, WebConfig
 from .node import NodeConfig, PrivacyConfig
@@ -19,6 +28,7 @@ from .zones import FloorConfig, StationConfig, ZonesConfig
 
 __all__ = [
     "EdgeConfig", "ConfigError", "load_config", "validate_file", "apply_env_overrides",
+    "ConfigSource", "resolve_config", "CONFIG_ENV", "INSTALLED_CONFIG",
     "NodeConfig", "PrivacyConfig", "CameraConfig", "PoseConfig", "RuntimeConfig",
     "WindowConfig", "ClassroomConfig", "PEConfig", "ZonesConfig", "StationConfig", "FloorConfig",
     "AudioConfig", "EnvironmentConfig", "HeartRateConfig", "LessonConfig",

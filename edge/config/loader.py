@@ -1,4 +1,9 @@
-"""TOML loading with line-accurate errors and EDGE__SECTION__KEY environment overrides."""
+"""Which config file, TOML loading with line-accurate errors, EDGE__SECTION__KEY overrides.
+
+Every command finds its file the same way (:func:`resolve_config`): ``--config``, else
+``$EDGE_CONFIG``, else the installed ``/etc/classroom-edge/edge.toml`` when it exists, else the
+built-in defaults; and says which it used.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +22,41 @@ if TYPE_CHECKING:
     from . import EdgeConfig
 
 ENV_PREFIX = "EDGE__"
+CONFIG_ENV = "EDGE_CONFIG"
+INSTALLED_CONFIG = Path("/etc/classroom-edge/edge.toml")
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """The config file a command uses (None = built-in defaults) and how it was chosen."""
+
+    path: Path | None
+    origin: str  # "--config", "$EDGE_CONFIG", "installed" or "defaults"
+
+    def describe(self) -> str:
+        """E.g. ``/etc/classroom-edge/edge.toml (installed)`` or ``built-in defaults (...)``."""
+        if self.path is None:
+            return (f"built-in defaults (no --config, no ${CONFIG_ENV}, "
+                    f"no {INSTALLED_CONFIG})")
+        return f"{self.path} ({self.origin})"
+
+
+def resolve_config(explicit: str | Path | None, env: Mapping[str, str] | None = None,
+                   installed: Path = INSTALLED_CONFIG) -> ConfigSource:
+    """The config every command uses: ``explicit`` (``--config``), else ``$EDGE_CONFIG``, else
+    ``installed`` when that file exists, else the built-in defaults.
+
+    A named file that does not exist is still returned: loading it then fails with one clear
+    line, rather than silently falling back to defaults.
+    """
+    env = os.environ if env is None else env
+    if explicit:
+        return ConfigSource(Path(explicit), "--config")
+    if env.get(CONFIG_ENV):
+        return ConfigSource(Path(env[CONFIG_ENV]), f"${CONFIG_ENV}")
+    if installed.is_file():
+        return ConfigSource(installed, "installed")
+    return ConfigSource(None, "defaults")
 
 
 class ConfigError(Exception):
