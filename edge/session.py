@@ -23,6 +23,7 @@ from .privacy_gate import aggregate_record
 from .roles import RoleAssigner
 from .st import STEngine
 from .tracker import Tracker
+from .zone_geometry import ZoneGeometry
 
 __all__ = ["LessonSession", "engines_for_mode", "lesson_at"]
 
@@ -82,6 +83,19 @@ class LessonSession:
         self._last_t: float | None = None
         self._frame_dt = 0.0
         self._finished = False
+
+    def set_zones(self, zones: ZonesConfig) -> bool:
+        """Use ``zones`` from the next frame on (roles, teacher and board zones, floor) without
+        losing anything accumulated. False when a part keeps the lesson's start geometry (PE
+        stations and floor: counters are tied to them) until the next lesson."""
+        live = True
+        for part in (self.roles, *self.engines):
+            geometry = getattr(part, "geometry", None)
+            if isinstance(geometry, ZoneGeometry):
+                geometry.set(zones)
+            elif getattr(part, "name", None) == "pe":
+                live = False
+        return live
 
     def feed(self, sample: Sample) -> list[dict[str, Any]]:
         """Process one sample (times must not go back); returns the records of windows it closed.

@@ -14,6 +14,11 @@ class ZoneGeometry:
     """The teacher and board polygons and the optional floor calibration of one camera."""
 
     def __init__(self, zones: ZonesConfig | None) -> None:
+        self.set(zones)
+
+    def set(self, zones: ZonesConfig | None) -> None:
+        """Take new calibrated zones in place: every engine holding this object sees them at its
+        next frame (a calibration save or a reload applies to the running lesson)."""
         zones = zones or ZonesConfig()
         self.teacher = zones.teacher
         self.board = zones.board

@@ -1,4 +1,5 @@
-"""`edge run [--config F]`: the daemon (SPEC 6). Exit 0 after SIGTERM/SIGINT with data flushed."""
+"""`edge run [--config F]`: the daemon (SPEC 6). Exit 0 after SIGTERM/SIGINT with data flushed;
+SIGHUP reloads the config file."""
 
 from __future__ import annotations
 
@@ -34,9 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     # Catch SIGTERM/SIGINT from here on: one arriving while the daemon still starts (model,
     # store, web) must lead to the same clean, flushed exit as one arriving later.
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # SIGHUP (systemctl reload) must never kill the daemon, not even while it starts.
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())
     config = config_from_args(args)
     # The daemon logs for the journal: syslog priorities, key=value fields, and repeating
     # errors rate-limited (the count of dropped lines is in /metrics).
@@ -48,7 +51,8 @@ def _run(args: argparse.Namespace) -> int:
     from sensors import SourceError
 
     try:
-        daemon = Daemon(config, config_path=args.config, stop=stop, log_limiter=limiter)
+        daemon = Daemon(config, config_path=args.config, stop=stop, reload=reload,
+                        log_limiter=limiter)
     except SourceError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     except ConfigError as exc:

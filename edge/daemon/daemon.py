@@ -37,6 +37,7 @@ from .feeds import FeedContext, SceneFeed, SupervisedFeed, sensor_feeds
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
+from .reload import plan_reload
 from .services import start_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
@@ -75,13 +76,15 @@ class Daemon:
 
     :param config_path: the TOML file (calibrated zones are saved into it from the page).
     :param stop: set to stop the daemon (default: a new event, set by SIGTERM/SIGINT in ``wait``).
+    :param reload: set to reload the config file (default: a new event, set by SIGHUP in ``wait``).
     :param log_limiter: the log rate limit, whose suppressed count goes into ``/metrics``.
     :raises sensors.SourceError: a configured scene file is missing or malformed.
     :raises edge.config.ConfigError: ``web.primary_camera`` is not an enabled camera.
     """
 
     def __init__(self, config: EdgeConfig, config_path: str | Path | None = None, *,
-                 stop: threading.Event | None = None, log_limiter: RateLimitFilter | None = None):
+                 stop: threading.Event | None = None, reload: threading.Event | None = None,
+                 log_limiter: RateLimitFilter | None = None):
         self.config = config
         self.config_path = config_path
         self.clock = DaemonClock()
@@ -93,6 +96,7 @@ class Daemon:
         self.store_path = Path(config.store.path)
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
         self.lanes: dict[str, CameraLane] = {}
+        self._headers: dict[str, Any] = {}  # scene headers, read once (a bad file fails here)
         streams = self._streams()
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
@@ -103,6 +107,8 @@ class Daemon:
         # microphone, environment sensors, heart-rate bands: replaced as a set on reload
         self.feeds: list[SupervisedFeed] = []
         self._feeds_stop = threading.Event()
+        self._feed_threads: list[threading.Thread] = []
+        self.reload_requested = reload or threading.Event()
         self.tokens: Tokens | None = None
         self.web: WebServer | None = None
         self._threads: list[threading.Thread] = []
@@ -113,16 +119,18 @@ class Daemon:
     # -- assembly --------------------------------------------------------------------------
 
     def _streams(self) -> dict[str, StreamSettings]:
+        """Each enabled camera's session settings; camera lanes and scene headers on first use."""
         streams = {}
         for camera_id, camera in self.config.cameras.items():
             if not camera.enabled:
                 continue
-            header = None
             if is_scene(camera.source):
-                header = SceneSource(camera.source).header  # a bad file fails here, at start
-            else:
+                if camera_id not in self._headers:
+                    self._headers[camera_id] = SceneSource(camera.source).header
+            elif camera_id not in self.lanes:
                 self.lanes[camera_id] = CameraLane(camera_id, FrameSlot(), 1.0 / camera.analyse_fps)
-            settings = session_settings(self.config, header, self.config.node.mode)
+            settings = session_settings(self.config, self._headers.get(camera_id),
+                                        self.config.node.mode)
             streams[camera_id] = StreamSettings(settings.config, settings.zones)
         if not streams:
             log.warning("no enabled camera or scene in the config: lessons will have no data")
@@ -188,15 +196,35 @@ class Daemon:
             self.runner.start_lesson()  # the demo shows a class at once
 
     def wait(self) -> None:
-        """Block until SIGTERM/SIGINT (main thread) or :meth:`request_stop`; apply the timetable."""
+        """Block until SIGTERM/SIGINT (main thread) or :meth:`request_stop`; apply the timetable
+        and reload on SIGHUP."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop.set())
+            signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
+
+    def reload(self) -> bool:
+        """Read the config file again and apply it (see :mod:`.reload`); False when it was
+        invalid or missing and the running config was kept."""
+        plan = plan_reload(self.config_path, self.config)
+        if plan is None:
+            return False
+        self.config = plan.config
+        self.runner.reconfigure(plan.config, self._streams())
+        if plan.restart_feeds:
+            self._stop_feeds()
+            self._start_feeds()
+        log.info("reload: %s applied (lesson %s)", self.config_path,
+                 "kept" if self.runner.running else "not running")
+        return True
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (as SIGTERM does)."""
@@ -206,7 +234,7 @@ class Daemon:
         """Flush and stop everything; True when every record reached the store."""
         self.stop.set()
         notify("STOPPING=1")  # flushing may take a while; no watchdog restart now
-        self._feeds_stop.set()
+        self._stop_feeds()
         for supervisor in self.cameras.values():
             supervisor.stop(_JOIN_S)
         for thread in self._threads:
@@ -244,13 +272,21 @@ class Daemon:
     def _feed_context(self, stream: str | None, stop: threading.Event) -> FeedContext:
         return FeedContext(self.clock, self.runner.feed, stream, self.heartbeats, self.live, stop)
 
+    def _stop_feeds(self) -> None:
+        self._feeds_stop.set()
+        for thread in self._feed_threads:
+            thread.join(_JOIN_S)
+        self._feed_threads = []
+
     def _start_feeds(self) -> None:
         """Start the sensor feeds of the current config (each on its own thread)."""
         self._feeds_stop = threading.Event()
         ctx = self._feed_context(self.live.primary_camera, self._feeds_stop)
         self.feeds = sensor_feeds(self.config, ctx)
         for feed in self.feeds:
-            self._spawn(feed.name, feed.run)
+            thread = threading.Thread(target=feed.run, name=feed.name, daemon=True)
+            thread.start()
+            self._feed_threads.append(thread)
         if self.feeds:
             log.info("feeds: %s", ", ".join(f.name for f in self.feeds))
         elif self.live.primary_camera is None and (self.config.audio.enabled
@@ -268,7 +304,7 @@ class Daemon:
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)
-        log.info("zones saved; the next lesson uses them")
+        log.info("zones saved; the running lesson uses them from its next frame")
 
     def _announce(self) -> None:
         web = self.config.web

@@ -124,8 +124,20 @@ class LessonRunner:
             self._timetabled = slot
 
     def set_zones(self, zones: ZonesConfig) -> None:
-        """Calibrated zones for the next lesson (a running one keeps its geometry)."""
-        self.streams = {k: replace(s, zones=zones) for k, s in self.streams.items()}
+        """Calibrated zones (the page's save): for every stream, now and in the next lesson."""
+        self.reconfigure(self.config, {k: replace(s, zones=zones) for k, s in self.streams.items()})
+
+    def reconfigure(self, config: EdgeConfig, streams: dict[str, StreamSettings]) -> None:
+        """A reloaded config: the running lesson goes on with the new zones from its next frame
+        (thresholds and PE stations apply from the next lesson); streams not in ``streams``
+        keep their settings."""
+        with self._lock:
+            self.config = config
+            self.streams = {**self.streams, **{k: s for k, s in streams.items()
+                                                if k in self.streams}}
+            for stream, session in (self._sessions or {}).items():
+                if not session.set_zones(self.streams[stream].zones):
+                    log.info("stream %s: stations and floor apply from the next lesson", stream)
 
     def _try(self, action: Callable[[], None]) -> None:
         try:
