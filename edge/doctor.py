@@ -1,8 +1,8 @@
 """`edge doctor`: is this device set up right? One line per check: OK, WARN, FAIL or SKIP.
 
 Checks: config, models (sha256), each enabled camera (open + one frame), environment sensors,
-broker (connect + publish/subscribe round trip), store (integrity, size, free space), clock (NTP
-sync), systemd (service state). Only FAIL counts as a problem (exit 1): WARN is for what cannot
+broker (connect + publish/subscribe round trip), web page (port and tokens), store (integrity,
+size, free space, an outbox nobody sends), clock (NTP sync), systemd (service state). Only FAIL counts as a problem (exit 1): WARN is for what cannot
 be known here (no systemd, no timedatectl) or what merely deserves a look. Everything is read
 only: the store is opened ``mode=ro``, so running doctor as root next to the service never
 leaves root-owned files in the state directory.
@@ -10,8 +10,11 @@ leaves root-owned files in the state directory.
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 from edge.config import EdgeConfig
 from models.catalog import verify
@@ -53,6 +57,8 @@ def run_checks(config: EdgeConfig, *, timeout_s: float = 5.0, unit: str = "edge"
     for sensor in config.environment.sensors:
         yield _guard(f"sensor:{sensor.name}", lambda s=sensor: _sensor(s, timeout_s))
     yield _guard("broker", lambda: _broker(config, timeout_s))
+    yield _guard("web", lambda: _web(config, timeout_s))
+    yield _guard("tokens", lambda: _tokens(config))
     yield _guard("store", lambda: _store(config))
     yield _clock()
     yield _systemd(unit)
@@ -172,6 +178,54 @@ def _broker(config: EdgeConfig, timeout_s: float) -> tuple[str, str]:
     return OK, f"{host}:{port}: connected, publish/subscribe round trip ok"
 
 
+def _web(config: EdgeConfig, timeout_s: float) -> tuple[str, str]:
+    """Who holds the page's port: the daemon answering /api/health, nobody, or another program."""
+    web = config.web
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+    where = f"{web.host}:{web.port}"
+    try:
+        with socket.create_server((web.host, web.port)):
+            pass
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            return FAIL, f"{where}: cannot be bound ({exc.strerror or exc})"
+    else:
+        return WARN, f"{where}: free, the page is not served (is `edge run` running?)"
+    try:
+        with urlopen(f"http://{host}:{web.port}/api/health", timeout=timeout_s) as reply:
+            answer = json.loads(reply.read())
+    except (OSError, ValueError) as exc:
+        return FAIL, f"{where}: taken by a program that is not the page ({exc})"
+    if not (isinstance(answer, dict) and answer.get("status") == "ok"):
+        return FAIL, f"{where}: taken by a program that is not the page"
+    return OK, f"{where}: the page answers"
+
+
+def _tokens(config: EdgeConfig) -> tuple[str, str]:
+    """The page's tokens: from the config, or the token file (read only: never generated here)."""
+    from edge.web.auth import TEACHER, TECHNICIAN, tokens_path
+
+    configured = {TEACHER: config.web.token, TECHNICIAN: config.web.technician_token}
+    path = tokens_path(config)
+    stored: dict = {}
+    if not all(configured.values()) and path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return FAIL, f"{path}: unreadable ({exc}); `edge run` would not start"
+        if not isinstance(stored, dict) or not all(isinstance(v, str) for v in stored.values()):
+            return FAIL, f"{path}: not a token file; `edge run` would not start"
+    tokens = {role: configured[role] or stored.get(role) for role in configured}
+    missing = [role for role, token in tokens.items() if not token]
+    if missing:
+        return WARN, (f"{', '.join(missing)} token not generated yet ({path}); "
+                      "`edge web token` generates it")
+    if tokens[TEACHER] == tokens[TECHNICIAN]:
+        return FAIL, "teacher and technician tokens are the same"
+    origin = "config" if all(configured.values()) else str(path)
+    return OK, f"teacher and technician tokens set ({origin})"
+
+
 def _credential(name: str) -> str | None:
     folder = os.environ.get("CREDENTIALS_DIRECTORY")
     path = Path(folder) / name if folder else None
@@ -202,6 +256,8 @@ def _store(config: EdgeConfig) -> tuple[str, str]:
     detail = f"{path}: {size / MB:.1f} MB, {unsent} unsent, {space}"
     if rows != ["ok"]:
         return FAIL, f"{path}: integrity check failed: {'; '.join(rows)}"
+    if unsent and not config.mqtt.enabled:
+        return WARN, f"{detail}: but MQTT is off (mqtt.enabled = false), they are never sent"
     if free < min_free:
         return FAIL, f"{detail}: below the limit, fine windows are paused"
     if free < 2 * min_free or size > config.store.max_mb * MB:

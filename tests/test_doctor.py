@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
 
 
 def write_config(tmp_path: Path, *, source: Path = VIDEO, broker_url: str | None = None,
-                 models_dir: Path | None = None) -> Path:
+                 models_dir: Path | None = None, web_port: int | None = None) -> Path:
     mqtt = f'broker = "{broker_url}"' if broker_url else "enabled = false"
     runtime = f'[runtime]\nmodels_dir = "{models_dir}"\n' if models_dir else ""
     path = tmp_path / "edge.toml"
@@ -25,6 +26,9 @@ def write_config(tmp_path: Path, *, source: Path = VIDEO, broker_url: str | None
         f'[cameras.front]\nsource = "{source}"\n\n'
         f'[store]\npath = "{tmp_path / "edge.db"}"\nmin_free_mb = 1\n\n'
         f"[mqtt]\n{mqtt}\n\n{runtime}"
+        # never the default 8080, which another program may hold
+        f'[web]\nhost = "127.0.0.1"\nport = {web_port or free_port()}\n'
+
     )
     with Store(tmp_path / "edge.db") as store:
         store.write_record({"type": "window", "mode": "classroom", "start": 0.0, "end": 30.0,
@@ -96,3 +100,38 @@ def test_damaged_store_and_bad_config(tmp_path, capsys):
     code = main(["doctor", "--config", str(config)])
     out = capsys.readouterr().out
     assert code == 1 and out.startswith("FAIL  config") and "idd" in out
+
+
+def test_web_port_and_tokens(tmp_path, capsys):
+    from tests.daemon_process import TECH, TOKEN, Daemon, daemon_config
+
+    code, lines = doctor(capsys, write_config(tmp_path))  # nothing serves the page
+    assert lines["web"].startswith("WARN") and "not served" in lines["web"]
+    assert lines["tokens"].startswith("WARN") and "edge web token" in lines["tokens"]
+    (tmp_path / "web_tokens.json").write_text("[1, 2]")
+    code, lines = doctor(capsys, write_config(tmp_path))
+    assert code == 1 and lines["tokens"].startswith("FAIL") and "not a token file" in lines["tokens"]
+
+    port = free_port()
+    with socket.create_server(("127.0.0.1", port)):  # a program that is not the page
+        code, lines = doctor(capsys, write_config(tmp_path, web_port=port))
+        assert code == 1 and lines["web"].startswith("FAIL") and "not the page" in lines["web"]
+
+    daemon_dir = tmp_path / "daemon"
+    daemon_dir.mkdir()
+    port = free_port()
+    daemon = Daemon(daemon_config(daemon_dir, "", port), port)
+    try:
+        code, lines = doctor(capsys, daemon_dir / "edge.toml")
+        assert lines["web"].startswith("OK") and "the page answers" in lines["web"]
+        assert lines["tokens"].startswith("OK") and "config" in lines["tokens"]
+        assert TOKEN not in "".join(lines.values()) and TECH not in "".join(lines.values())
+    finally:
+        daemon.terminate()
+        daemon.kill()
+
+
+def test_outbox_rows_with_mqtt_off_are_a_warning(tmp_path, capsys):
+    code, lines = doctor(capsys, write_config(tmp_path))  # one stored window, MQTT disabled
+    assert lines["store"].startswith("WARN") and "1 unsent" in lines["store"]
+    assert "MQTT is off" in lines["store"]
