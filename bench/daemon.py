@@ -1,12 +1,13 @@
 """Benchmark `edge run` on the demo config: CPU, memory, analysed fps, window-to-page latency.
 
-Usage: .venv/bin/python bench/daemon.py [--seconds 45] [--config config/demo.toml]
+Usage: .venv/bin/python bench/daemon.py [--seconds 45] [--config config/demo.toml] [--snapshots 20]
 
 Runs the daemon as a subprocess (state in a temporary directory, a free port, short windows),
 keeps one client on the live page's event stream (/api/events) and measures:
 - CPU share: the process's CPU time / wall time (1.0 = one core), and the model's share of it
   (analysed fps x inference ms) in the same run;
-- peak resident memory (VmHWM);
+- peak resident memory (VmHWM), and resident memory before and after ``--snapshots`` technician
+  snapshots of ``--snapshot-camera`` (face-blurred JPEGs, as the calibration page asks for them);
 - analysed and skipped frames per second per camera (from /metrics, averaged);
 - window-to-page latency: from the moment a window record is stored (its ``created``) to the
   moment its SSE event reaches the client.
@@ -34,6 +35,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-teacher-token-0123456789"
+TECH_TOKEN = "bench-technician-token-0123456789"
 TARGETS = {"cpu_cores": 1.0, "rss_mb": 400.0, "latency_s": 2.0, "analysed_fps": 2.0}
 
 
@@ -48,11 +50,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def peak_rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str) -> float:
+    """A memory line of /proc/PID/status in MB: VmHWM (peak resident) or VmRSS (resident now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmHWM")
+
+
+def take_snapshots(client: httpx.Client, camera: str, count: int, pid: int) -> tuple[float, float, int]:
+    """``count`` snapshots one after another; (RSS before, RSS after, snapshots that succeeded)."""
+    headers = {"Authorization": f"Bearer {TECH_TOKEN}"}
+    before, ok = status_mb(pid, "VmRSS"), 0
+    for _ in range(count):
+        reply = client.get("/api/calibration/snapshot", params={"camera": camera},
+                           headers=headers, timeout=60)
+        ok += reply.status_code == 200
+    return before, status_mb(pid, "VmRSS"), ok
 
 
 def listen(base: str, arrivals: list[tuple[float, dict]], stop: threading.Event) -> None:
@@ -81,11 +99,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=45.0)
     parser.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
+    parser.add_argument("--snapshots", type=int, default=20,
+                        help="technician snapshots taken halfway through (0 = none)")
+    parser.add_argument("--snapshot-camera", default="demo")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "edge.db"
         env = {**os.environ, "EDGE__WEB__PORT": str(port), "EDGE__WEB__TOKEN": TOKEN,
+               "EDGE__WEB__TECHNICIAN_TOKEN": TECH_TOKEN,
                "EDGE__STORE__PATH": str(db), "EDGE__NODE__STATE_DIR": tmp,
                "EDGE__WINDOW__SECONDS": "5"}
         proc = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
@@ -106,9 +128,12 @@ def main() -> int:
         threading.Thread(target=listen, args=(base, arrivals, stop), daemon=True).start()
         wall0, cpu0 = time.monotonic(), cpu_seconds(proc.pid)
         samples: dict[tuple[str, str], list[float]] = {}
+        snapshots = None
         while time.monotonic() - wall0 < args.seconds:
             time.sleep(2.0)
             scrape(client, samples)
+            if snapshots is None and args.snapshots and time.monotonic() - wall0 > args.seconds / 2:
+                snapshots = take_snapshots(client, args.snapshot_camera, args.snapshots, proc.pid)
         wall, cpu = time.monotonic() - wall0, cpu_seconds(proc.pid) - cpu0
         rss = peak_rss_mb(proc.pid)
         stop.set()
@@ -127,6 +152,11 @@ def main() -> int:
           f"(target <= {TARGETS['cpu_cores']:.0f}: ratio {share / TARGETS['cpu_cores']:.2f})")
     print(f"  peak RSS: {rss:.0f} MB (target <= {TARGETS['rss_mb']:.0f}: "
           f"ratio {rss / TARGETS['rss_mb']:.2f})")
+    if snapshots is not None:
+        before, after, ok = snapshots
+        print(f"  {ok}/{args.snapshots} technician snapshots of {args.snapshot_camera}: RSS "
+              f"{before:.0f} MB before, {after:.0f} MB after (+{after - before:.0f} MB, "
+              f"ratio after/before {after / before:.2f})")
     model_share = 0.0
     for (name, camera), values in sorted(samples.items()):
         if name != "edge_fps_analysed":

@@ -62,6 +62,9 @@ def test_two_streams_the_page_shows_only_the_primary_camera(tmp_path, port):
             return {json.loads(r[0])["camera"] for r in rows(db, "SELECT record FROM outbox")}
 
         daemon.wait_for(lambda: stored_cameras() == {"class", "second"}, 20, "both streams stored")
+        # the page hears of a window right after the store has it (never before): wait for that
+        daemon.wait_for(lambda: daemon.http.get("/api/live", headers=daemon.auth).json()["windows"],
+                        5, "the window on the page")
         live = daemon.http.get("/api/live", headers=daemon.auth).json()
         assert live["windows"] and {w["camera"] for w in live["windows"]} == {"second"}
         assert all(w["demo"] is True for w in live["windows"])
