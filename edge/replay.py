@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edge.audio_input import WavFeatureSource, is_audio_file
 from edge.config import CameraConfig, EdgeConfig, ZonesConfig
 from edge.perception import Perception
 from edge.session import LessonSession
@@ -128,6 +127,9 @@ def replay(
                 summary.lessons += 1
 
     # A WAV file is a microphone recording: its audio features feed the session like a mic's.
+    # (Imported here: the audio path's scipy.signal costs ~30 MB the daemon needs only with audio.)
+    from edge.audio_input import WavFeatureSource, is_audio_file
+
     source = (WavFeatureSource(spec, config.audio) if is_audio_file(spec)
               else open_source(spec, fps=fps, loop=False))
     with source:

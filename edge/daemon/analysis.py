@@ -19,6 +19,8 @@ import numpy as np
 from edge.live import LiveState
 from edge.perception import Perception
 
+from .memory import release_free_memory
+
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner
@@ -98,6 +100,7 @@ class AnalysisLoop:
             if self.perception is None:
                 started = time.monotonic()
                 self.perception = self.make_perception()
+                release_free_memory()  # what loading and rewriting the model parsed is garbage now
                 log.info("pose model loaded in %.1f s", time.monotonic() - started)
             before = self.perception.stats.model_s
             sample = self.perception.sample(frame)

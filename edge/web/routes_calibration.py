@@ -7,6 +7,7 @@ every face BlazeFace finds (and every head the pose model saw) blurred, sent wit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,9 @@ SnapshotProvider = Callable[[str], "np.ndarray | tuple[np.ndarray, list[np.ndarr
 
 # One thread: a snapshot is a rare technician request and must not compete with the pipeline.
 _FACE_OPTIONS = SessionOptions(intra_op_threads=1, inter_op_threads=1)
+# And one snapshot at a time: requests run on the web thread pool, and each concurrent one held
+# its own full-frame copies and face-model buffers (resident memory grew by tens of MB).
+_ONE_AT_A_TIME = threading.Lock()
 
 calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(require_technician)],
                                responses={401: {"model": Problem}, 403: {"model": Problem}})
@@ -38,8 +42,10 @@ calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(requi
 def blurred_jpeg(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
                  quality: int = 85) -> bytes:
     """JPEG bytes of ``image_bgr`` with every detected face and pose head blurred (in memory)."""
-    faces = detect_faces(image_bgr, people_kp, options=_FACE_OPTIONS)
-    ok, encoded = cv2.imencode(".jpg", blur_faces(image_bgr, faces), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    with _ONE_AT_A_TIME:
+        faces = detect_faces(image_bgr, people_kp, options=_FACE_OPTIONS)
+        ok, encoded = cv2.imencode(".jpg", blur_faces(image_bgr, faces),
+                                   [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise HTTPException(500, "the snapshot could not be encoded")
     return encoded.tobytes()
