@@ -135,7 +135,7 @@ def main() -> int:
             if snapshots is None and args.snapshots and time.monotonic() - wall0 > args.seconds / 2:
                 snapshots = take_snapshots(client, args.snapshot_camera, args.snapshots, proc.pid)
         wall, cpu = time.monotonic() - wall0, cpu_seconds(proc.pid) - cpu0
-        rss = peak_rss_mb(proc.pid)
+        rss, rss_end = peak_rss_mb(proc.pid), status_mb(proc.pid, "VmRSS")
         stop.set()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
@@ -156,7 +156,8 @@ def main() -> int:
         before, after, ok = snapshots
         print(f"  {ok}/{args.snapshots} technician snapshots of {args.snapshot_camera}: RSS "
               f"{before:.0f} MB before, {after:.0f} MB after (+{after - before:.0f} MB, "
-              f"ratio after/before {after / before:.2f})")
+              f"ratio after/before {after / before:.2f}); {rss_end:.0f} MB at the end "
+              f"(ratio to target {rss_end / TARGETS['rss_mb']:.2f})")
     model_share = 0.0
     for (name, camera), values in sorted(samples.items()):
         if name != "edge_fps_analysed":

@@ -202,27 +202,23 @@ class LiveState:
         """Set some of a camera's counters (:class:`CameraCounters` fields).
 
         :raises ValueError: on an unknown counter or state."""
-        unknown = set(values) - set(CameraCounters.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown camera counter(s): {', '.join(sorted(unknown))}")
-        if "state" in values and values["state"] not in CAMERA_STATES:
-            raise ValueError(f"camera state must be one of {CAMERA_STATES}, got {values['state']!r}")
-        with self._lock:
-            counters = self._cameras.setdefault(camera, CameraCounters())
-            for name, value in values.items():
-                setattr(counters, name, value)
+        self._update(self._cameras, camera, CameraCounters, CAMERA_STATES, "camera", values)
 
     def update_feed(self, feed: str, **values: int | str) -> None:
         """Set some of a feed's counters (:class:`FeedCounters` fields).
 
         :raises ValueError: on an unknown counter or state."""
-        unknown = set(values) - set(FeedCounters.__dataclass_fields__)
+        self._update(self._feeds, feed, FeedCounters, FEED_STATES, "feed", values)
+
+    def _update(self, table: dict, key: str, kind: type, states: tuple[str, ...], what: str,
+                values: dict[str, Any]) -> None:
+        unknown = set(values) - set(kind.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown feed counter(s): {', '.join(sorted(unknown))}")
-        if "state" in values and values["state"] not in FEED_STATES:
-            raise ValueError(f"feed state must be one of {FEED_STATES}, got {values['state']!r}")
+            raise ValueError(f"unknown {what} counter(s): {', '.join(sorted(unknown))}")
+        if "state" in values and values["state"] not in states:
+            raise ValueError(f"{what} state must be one of {states}, got {values['state']!r}")
         with self._lock:
-            counters = self._feeds.setdefault(feed, FeedCounters())
+            counters = table.setdefault(key, kind())
             for name, value in values.items():
                 setattr(counters, name, value)
 

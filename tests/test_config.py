@@ -126,3 +126,19 @@ def test_cli_schema_is_generated_from_model():
     schema = json.loads(res.stdout)
     assert schema["properties"].keys() == EdgeConfig.model_json_schema()["properties"].keys()
     assert schema["$defs"]["WebConfig"]["additionalProperties"] is False
+
+
+def test_speech_pad_must_fit_inside_the_hangover(tmp_path):
+    path = tmp_path / "edge.toml"
+    path.write_text("[audio]\nmin_silence_s = 0.3\nspeech_pad_s = 0.2\n")
+    problems = validate_file(path)
+    assert len(problems) == 1 and "speech_pad_s" in problems[0]
+    assert problems[0].startswith(f"{path}:")
+
+
+def test_environment_sensor_names_must_be_unique(tmp_path):
+    path = tmp_path / "edge.toml"
+    sensor = '[[environment.sensors]]\ntype = "file"\npath = "a.csv"\n'
+    path.write_text(sensor * 2)  # both named "file" by default
+    problems = validate_file(path)
+    assert len(problems) == 1 and "unique" in problems[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from .feeds import FeedContext, SceneFeed, SupervisedFeed, sensor_feeds
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
+from .memory import release_free_memory
 from .reload import plan_reload
 from .services import start_services
 from .store_writer import StoreWriter
@@ -47,6 +49,7 @@ __all__ = ["Daemon", "is_scene", "primary_camera"]
 log = logging.getLogger(__name__)
 
 _JOIN_S = 3.0
+TRIM_EVERY_S = 60.0  # freed heap is handed back to the system this often (edge/daemon/memory.py)
 
 
 def is_scene(source: str) -> bool:
@@ -202,8 +205,12 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop.set())
             signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        next_trim = time.monotonic() + TRIM_EVERY_S
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
+            if time.monotonic() >= next_trim:  # e.g. what technician snapshots left behind
+                release_free_memory()
+                next_trim = time.monotonic() + TRIM_EVERY_S
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload()

@@ -4,8 +4,8 @@ glibc gives every thread that allocates its own malloc arena (up to 8 per core),
 in an arena is seldom returned to the system. The daemon has many threads (capture, inference,
 feeds, the web page's thread pool serving technician snapshots), so resident memory grew with
 each thread that once did a large allocation. Two arenas are plenty for a process whose heavy
-lifting happens inside onnxruntime and OpenCV; and after one-off work (loading and rewriting a
-model) the freed heap is handed back at once. Both are no-ops where glibc is not the C library.
+lifting happens inside onnxruntime and OpenCV; and freed heap is handed back after one-off work
+(loading and rewriting a model) and once a minute (what technician snapshots left behind). Both are no-ops where glibc is not the C library.
 """
 
 from __future__ import annotations
