@@ -58,6 +58,11 @@ class HeartRateFeed(SupervisedFeed):
         if self.config.source == "simulated":
             self._run_simulated()
             return
+        if not self.config.bands:
+            log.warning("heart rate: source = ble but no bands are configured")
+            while self.sleep(BEAT_S):  # nothing to do, and nothing to retry: idle, alive
+                pass
+            return
         try:
             asyncio.run(self._run_ble())
         except Exception as exc:  # noqa: BLE001 - bleak raises its own types for a lost radio
@@ -73,10 +78,6 @@ class HeartRateFeed(SupervisedFeed):
             self.deliver(sample)
 
     async def _run_ble(self) -> None:
-        if not self.config.bands:
-            log.warning("heart rate: source = ble but no bands are configured")
-            self.ctx.stop.wait()  # nothing to do, and nothing to retry
-            return
         source = BleakHeartRateSource(self.config.bands, self.deliver, self.ctx.clock.now)
         stopped = asyncio.Event()
         radio = asyncio.create_task(source.run(stopped))
