@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean install upgrade uninstall
+.PHONY: setup demo test test-deps bench clean install upgrade uninstall
 
 $(BIN)/edge: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,6 +15,10 @@ setup: $(BIN)/edge
 
 demo: setup
 	$(BIN)/edge run --config config/demo.toml
+
+# System packages and PostgreSQL the tests need (as root; see .ci/test-deps).
+test-deps:
+	bash .ci/test-deps
 
 test: setup
 	$(BIN)/python -m pytest -q
