@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.config import EdgeConfig, ZonesConfig
-from edge.pe.body import hips_point
-from edge.pe.engine import PEEngine
-from edge.pe.reps import RepCounter
-from edge.people import TrackedPerson
+from edge.metrics.pe.body import hips_point
+from edge.metrics.pe.engine import PEEngine
+from edge.metrics.pe.reps import RepCounter
+from edge.tracking.people import TrackedPerson
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions

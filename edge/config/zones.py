@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..geometry import floor_homography
+from edge.geometry.plane import floor_homography
 from .base import StrictModel
 
 __all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES"]

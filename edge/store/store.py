@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 from sqlite_utils import Database
 
-from edge.privacy_audit import scan_record
+from edge.privacy.audit import scan_record
 
 from .schema import SchemaError, migrate
 
