@@ -26,7 +26,7 @@ from edge.config import load_config
 from edge.lesson.replay import replay
 from edge.store import Store
 
-DEFAULT_VIDEO = ROOT.parent / "shared" / "media" / "sports2d_demo.mp4"
+DEFAULT_VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"  # the committed copy of ../shared's
 
 
 def bench_scene(seconds: float, rows: int, per_row: int) -> None:

@@ -259,5 +259,7 @@ class Daemon:
         url = f"http://{host}:{web.port}/"
         if self.config.node.demo and self.tokens is not None:
             log.info("demo page: %s?token=%s", url, self.tokens.teacher)
+            log.info("demo calibration page (technician): %scalibration?token=%s",
+                     url, self.tokens.technician)
         else:
             log.info("page: %s (token: `edge web token`)", url)
