@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sensors.const import CAMERA_STATES
+
 __all__ = [
     "CAMERA_STATES",
     "CameraCounters",
@@ -31,8 +33,6 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-# sensors.camera_supervisor.CameraState values; "stopped" once the daemon stops capturing.
-CAMERA_STATES = ("connecting", "streaming", "stalled", "unreachable", "stopped")
 
 
 class LessonConflict(Exception):

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sensors.const import QUANTITIES
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
 from edge.config.sources import EnvironmentConfig
@@ -25,7 +26,6 @@ from edge.tracking.people import TrackedPerson
 
 __all__ = ["QUANTITIES", "EnvironmentEngine", "ReadingValidator"]
 
-QUANTITIES = ("co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba")
 _LEVELS = {"noise_dba"}  # decibel quantities: averaged as energy, not arithmetically
 
 
