@@ -1,8 +1,9 @@
 """`edge doctor`: is this device set up right? One line per check: OK, WARN, FAIL or SKIP.
 
 Checks: config, models (sha256), each enabled camera (open + one frame), environment sensors,
-broker (connect + publish/subscribe round trip), store (integrity, size, free space), clock (NTP
-sync), systemd (service state). Only FAIL counts as a problem (exit 1): WARN is for what cannot
+checks contributed by plug-ins (entry-point group ``classroom_edge.doctor``: sync/ adds the
+broker's connect + publish/subscribe round trip, edge must not import sync), store (integrity,
+size, free space), clock (NTP sync), systemd (service state). Only FAIL counts as a problem (exit 1): WARN is for what cannot
 be known here (no systemd, no timedatectl) or what merely deserves a look. Everything is read
 only: the store is opened ``mode=ro``, so running doctor as root next to the service never
 leaves root-owned files in the state directory.
@@ -10,28 +11,28 @@ leaves root-owned files in the state directory.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
-import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from edge.config import EdgeConfig
+from edge.store.outbox import stats as outbox_stats
 from models.catalog import verify
 from sensors import SourceError, open_source
 from sensors.camera import CameraSource, is_camera_spec
 from sensors.scene import SCENE_SUFFIXES, SceneSource
 
-__all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "format_report", "run_checks"]
+__all__ = ["DOCTOR_GROUP", "FAIL", "OK", "SKIP", "WARN", "Check", "PluginCheck", "format_report",
+           "run_checks"]
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 MB = 1024 * 1024
 NAME_WIDTH = 14  # fixed, so lines printed one at a time still line up
+DOCTOR_GROUP = "classroom_edge.doctor"
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,26 @@ def run_checks(config: EdgeConfig, *, timeout_s: float = 5.0, unit: str = "edge"
             yield _guard(f"camera:{camera_id}", lambda c=camera: _camera(c.source, timeout_s))
     for sensor in config.environment.sensors:
         yield _guard(f"sensor:{sensor.name}", lambda s=sensor: _sensor(s, timeout_s))
-    yield _guard("broker", lambda: _broker(config, timeout_s))
+    for name, check in _plugin_checks():
+        yield _guard(name, lambda c=check: c(config, timeout_s))
     yield _guard("store", lambda: _store(config))
     yield _clock()
     yield _systemd(unit)
+
+
+# A plug-in check: (config, timeout_s) -> (status, detail), registered as "name = pkg.mod:fn".
+PluginCheck = Callable[[EdgeConfig, float], tuple[str, str]]
+
+
+def _plugin_checks() -> list[tuple[str, PluginCheck]]:
+    """Installed plug-in checks by name; one that fails to load is its own FAIL line."""
+    checks: list[tuple[str, PluginCheck]] = []
+    for ep in sorted(entry_points(group=DOCTOR_GROUP), key=lambda e: e.name):
+        try:
+            checks.append((ep.name, ep.load()))
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in is reported, not fatal
+            checks.append((ep.name, lambda _c, _t, e=exc: (FAIL, f"plug-in failed to load: {e}")))
+    return checks
 
 
 def format_report(checks: list[Check]) -> str:
@@ -119,69 +136,6 @@ def _sensor(sensor_cfg, timeout_s: float) -> tuple[str, str]:
     return OK, f"{sensor_cfg.type}: {values}"
 
 
-def _broker(config: EdgeConfig, timeout_s: float) -> tuple[str, str]:
-    mqtt_cfg = config.mqtt
-    if not mqtt_cfg.enabled:
-        return SKIP, "disabled (mqtt.enabled = false)"
-    import paho.mqtt.client as mqtt
-
-    url = urlsplit(mqtt_cfg.broker)
-    tls = url.scheme == "mqtts"
-    host, port = url.hostname or "127.0.0.1", url.port or (8883 if tls else 1883)
-    node = config.node
-    topic = f"cls/v1/{node.district}/{node.school}/{node.room}/{node.id}/doctor/{uuid.uuid4().hex}"
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                         client_id=f"{node.id}-doctor-{uuid.uuid4().hex[:8]}")
-    client.connect_timeout = timeout_s
-    password = mqtt_cfg.password or _credential("mqtt_password")
-    if mqtt_cfg.username:
-        client.username_pw_set(mqtt_cfg.username, password)
-    if tls:
-        client.tls_set(ca_certs=_str(mqtt_cfg.tls.ca), certfile=_str(mqtt_cfg.tls.cert),
-                       keyfile=_str(mqtt_cfg.tls.key))
-    connected, subscribed, received = threading.Event(), threading.Event(), threading.Event()
-    refused: list[str] = []
-
-    def on_connect(c, userdata, flags, reason, props) -> None:
-        if reason.is_failure:
-            refused.append(str(reason))
-        connected.set()
-
-    client.on_connect = on_connect
-    client.on_subscribe = lambda *args: subscribed.set()
-    client.on_message = lambda c, u, msg: received.set() if msg.topic == topic else None
-    try:
-        client.connect(host, port, keepalive=max(5, int(timeout_s) * 2))
-    except OSError as exc:
-        return FAIL, f"{host}:{port}: cannot connect ({exc})"
-    client.loop_start()
-    try:
-        if not connected.wait(timeout_s):
-            return FAIL, f"{host}:{port}: no CONNACK within {timeout_s:g} s"
-        if refused:
-            return FAIL, f"{host}:{port}: connection refused ({refused[0]})"
-        client.subscribe(topic, qos=1)
-        if not subscribed.wait(timeout_s):
-            return FAIL, f"{host}:{port}: no SUBACK within {timeout_s:g} s"
-        client.publish(topic, b"doctor", qos=1)
-        if not received.wait(timeout_s):
-            return FAIL, f"{host}:{port}: own message not received within {timeout_s:g} s (ACL?)"
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return OK, f"{host}:{port}: connected, publish/subscribe round trip ok"
-
-
-def _credential(name: str) -> str | None:
-    folder = os.environ.get("CREDENTIALS_DIRECTORY")
-    path = Path(folder) / name if folder else None
-    return path.read_text().strip() if path and path.is_file() else None
-
-
-def _str(path: Path | None) -> str | None:
-    return None if path is None else str(path)
-
-
 def _store(config: EdgeConfig) -> tuple[str, str]:
     path = Path(config.store.path)
     folder = path.parent if path.parent.exists() else Path(config.node.state_dir)
@@ -193,7 +147,7 @@ def _store(config: EdgeConfig) -> tuple[str, str]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     try:
         rows = [r[0] for r in conn.execute("PRAGMA integrity_check(5)").fetchall()]
-        unsent = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        unsent = outbox_stats(conn).unsent
     except sqlite3.Error as exc:
         return FAIL, f"{path}: unreadable ({exc})"
     finally:
