@@ -1,6 +1,6 @@
 """The contract between the window clock and the metric engines (classroom, PE, audio, environment).
 
-The clock (edge/windows.py) feeds every sample to each engine, asks each for its window metrics
+The lesson session (edge/lesson/session.py) feeds every sample to each engine, asks each for its window metrics
 at every window boundary and for its lesson metrics at the lesson's end. Engines return plain
 JSON-able dicts of aggregates; they never return track ids or per-person series.
 """
