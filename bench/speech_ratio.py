@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.config import EdgeConfig
-from edge.replay import replay
+from edge.lesson.replay import replay
 
 TARGET_MAE = 0.05
 # Smoothing off: no minimum speech, the shortest hangover and no pad = raw chunk decisions.

@@ -30,11 +30,11 @@ from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig, NodeConfig
 
-from . import outbox
+from edge.store import outbox
 from .commands import CommandContext, handle_command
 from .connection import make_client, reconnect_backoff
 from .contract import schema_id
-from .outbox_policy import OutboxLimits, enforce
+from edge.store.outbox_policy import OutboxLimits, enforce
 from .payloads import (
     HEALTH_EXPIRY_S,
     PayloadError,
@@ -72,7 +72,7 @@ class OutboxPublisher:
         and after every (re)connect.
     :param feed_status: returns feed name -> {state, samples, failures} (microphone, sensors,
         bands), sent in the ``health`` record.
-    :raises sync.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
+    :raises edge.store.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
     """
 
     def __init__(self, db_path: str | Path, mqtt_config: MqttConfig, node: NodeConfig, *,

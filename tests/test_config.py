@@ -142,3 +142,12 @@ def test_environment_sensor_names_must_be_unique(tmp_path):
     path.write_text(sensor * 2)  # both named "file" by default
     problems = validate_file(path)
     assert len(problems) == 1 and "unique" in problems[0]
+
+
+def test_loading_a_config_does_not_import_opencv():
+    # Config validation runs on every command (and in `edge config validate` on an installer's
+    # laptop): it must stay light. Zones geometry is pure NumPy.
+    code = "import sys; import edge.config; print('cv2' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "False"

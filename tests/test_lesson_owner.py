@@ -38,7 +38,7 @@ def test_a_lesson_without_frames_ends_from_the_page(tmp_path):
 
 
 def test_records_never_start_or_end_a_lesson():
-    from edge.live import LiveState
+    from edge.lesson.live import LiveState
 
     live = LiveState("classroom")
     window = {"type": "window", "mode": "classroom", "metrics": {}}

@@ -11,7 +11,7 @@ import csv
 import pytest
 
 from edge.config import EdgeConfig
-from edge.replay import replay
+from edge.lesson.replay import replay
 from models.vad_segments import SegmentSettings, SpeechSegmenter
 
 CHUNK_S = 0.032
@@ -78,7 +78,7 @@ def test_pads_must_fit_in_the_hangover():
 
 def test_wav_spans_carry_the_segments(shared):
     spans = []
-    from edge.audio_input import WavFeatureSource
+    from edge.metrics.audio.source import WavFeatureSource
 
     with WavFeatureSource(shared("media/speech/dev01.wav"), EdgeConfig().audio) as source:
         spans = list(source)

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     from edge.config import load_config, validate_file
-    from edge.doctor import FAIL, OK, WARN, Check, format_report, run_checks
+    from edge.cli.doctor import FAIL, OK, WARN, Check, format_report, run_checks
 
     source = resolve_config(args.config)
     path = source.path

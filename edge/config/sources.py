@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.vad_segments import SegmentSettings
+from sensors.const import Quantity
 
 from .base import StrictModel
 
 _SMOOTHING = SegmentSettings()  # the speech smoothing's defaults, defined once
 
-Quantity = Literal["co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"]
 
 __all__ = [
     "AudioConfig",

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from edge.live import LiveState
-from edge.perception import Perception
-
-from .memory import release_free_memory
+from edge.lesson.live import LiveState
+from edge.perception.pipeline import Perception
 
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner
+from .memory import release_free_memory
 from .ratelimit import RateLimitedLog
 
 __all__ = ["HEARTBEAT_NAME", "AnalysisLoop", "CameraLane"]

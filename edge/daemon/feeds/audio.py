@@ -34,7 +34,7 @@ class AudioFeed(SupervisedFeed):
     name = "audio"
 
     def __init__(self, config: AudioConfig, ctx: FeedContext):
-        from edge.audio_input import is_audio_file
+        from edge.metrics.audio.source import is_audio_file
 
         super().__init__(ctx)
         self.config = config
@@ -43,7 +43,7 @@ class AudioFeed(SupervisedFeed):
         self._session = None  # the VAD model, loaded on the feed's thread at first play
 
     def play(self) -> None:
-        from edge.audio_input import feature_extractor
+        from edge.metrics.audio.source import feature_extractor
         from models.vad import create_vad_session
         from sensors.audio import WavAudioSource
         from sensors.microphone import Microphone

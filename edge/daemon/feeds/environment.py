@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from edge.config.sources import FileSensorConfig, SensorConfig
-from edge.env_sensors import EnvSensor, FileSensor, open_env_sensor
+from edge.daemon.env_sensors import EnvSensor, FileSensor, open_env_sensor
 
 from ..heartbeat import BEAT_S
 from .supervised import FeedContext, SupervisedFeed

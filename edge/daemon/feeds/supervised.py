@@ -2,7 +2,7 @@
 
 A feed (microphone, environment sensor, ...) implements :meth:`SupervisedFeed.play`: open its
 source and deliver samples until the source ends or fails. The loop around it beats the feed's
-heartbeat, keeps its state and counters in :class:`edge.live.LiveState` (``/api/health``,
+heartbeat, keeps its state and counters in :class:`edge.lesson.live.LiveState` (``/api/health``,
 ``/metrics``, the MQTT health record), logs a failing source once a minute rather than on every
 retry, and waits on the shared backoff ladder (:class:`sensors.backoff.Backoff`) between
 attempts, so a source that comes back (a microphone replugged, a broker restarted, a file
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from sensors import SourceError
 from sensors.backoff import Backoff
 from sensors.samples import AudioFeatures, Sample
