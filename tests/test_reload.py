@@ -7,7 +7,7 @@ import json
 import signal
 import subprocess
 
-from tests.daemon_process import SCENE, Daemon, daemon_config, rows
+from tests.daemon_process import SCENE, TECH, Daemon, daemon_config, rows
 from tests.ports import free_port
 
 TEACHER_ZONE = "[zones]\nteacher = [[0, 930], [1920, 930], [1920, 1080], [0, 1080]]\n"
@@ -49,6 +49,9 @@ def test_sighup_applies_new_zones_and_feeds_keeping_the_lesson(tmp_path):
         count = len(_zone_shares(db))
         daemon.wait_for(lambda: len(_zone_shares(db)) >= count + 2, 20, "windows after reload")
         assert _zone_shares(db)[-1] is not None  # the running lesson uses the new zone
+        zones = daemon.http.get("/api/calibration/zones",
+                                headers={"Authorization": f"Bearer {TECH}"}).json()
+        assert zones["teacher"] == [[0, 930], [1920, 930], [1920, 1080], [0, 1080]]  # the page too
         live = daemon.http.get("/api/live", headers=daemon.auth).json()
         assert live["lesson"]["id"] == lesson and live["lesson"]["running"]
         assert rows(db, "SELECT COUNT(*) FROM lessons")[0][0] == 0  # never ended

@@ -225,6 +225,8 @@ class Daemon:
         if plan is None:
             return False
         self.config = plan.config
+        if self.web is not None:  # the calibration page shows the zones in force
+            self.web.app.state.config = plan.config
         self.runner.reconfigure(plan.config, self._streams())
         if plan.restart_feeds:
             self._stop_feeds()

@@ -38,6 +38,7 @@ class WebServer:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, timeout_graceful_shutdown=1,
                                 lifespan="off")
+        self.app = app
         self.server = _BeatingServer(config, heartbeats)
         self.heartbeats = heartbeats
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)

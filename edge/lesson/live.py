@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
+# Records carry their times rounded to the millisecond; the lesson start here is not rounded.
+_CLOCK_ROUNDING_S = 1e-3
 
 
 class LessonConflict(Exception):
@@ -317,7 +319,7 @@ class LiveState:
     @staticmethod
     def _belongs(record: Record, lesson: _Lesson) -> bool:
         start = record.get("start")
-        return lesson.start is None or start is None or start >= lesson.start - 1e-6
+        return lesson.start is None or start is None or start >= lesson.start - _CLOCK_ROUNDING_S
 
     def _shown(self, record: Record) -> bool:
         """Whether the page shows ``record`` (no primary camera, or the record is its)."""
