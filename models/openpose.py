@@ -34,30 +34,28 @@ class Letterbox:
     origin_y: float = 0.0
 
 
-def letterbox(image: np.ndarray, max_width: int, max_height: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize ``image`` to fit ``max_width`` x ``max_height`` keeping its aspect ratio.
+def scaled_tensor(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale`` as the network's float32 NHWC input.
 
     The network is fully convolutional, so the input is the scaled image padded only up to the
-    next multiple of 8 (not to the full box): a square photo then costs ~half a wide one.
-    Returns the float32 NHWC tensor and the scale used.
+    next multiple of 8 (not to a fixed box): a square photo then costs ~half a wide one.
     """
     h, w = image.shape[:2]
-    scale = min(max_width / w, max_height / h)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
     in_w, in_h = -(-new_w // STRIDE) * STRIDE, -(-new_h // STRIDE) * STRIDE
     tensor = np.zeros((1, in_h, in_w, 3), dtype=np.float32)
     tensor[0, :new_h, :new_w] = resized
-    return tensor, Letterbox(scale=scale)
+    return tensor
 
 
 class OpenPoseNet:
     """An onnxruntime session of the bottom-up pose network."""
 
-    def __init__(self, model: str | Path = "openpose_mobilenet_thin",
+    def __init__(self, model: str | Path = "openpose_mobilenet_thin_stage4",
                  options: SessionOptions | None = None, models_dir: Path | None = None,
-                 warmup_size: tuple[int, int] = (656, 368)):
+                 warmup_size: tuple[int, int] = (960, 544)):
         """Load ``model`` (manifest name or path) and run it once at ``warmup_size`` (w, h)."""
         w, h = warmup_size
         # Every image aspect ratio and tile gives the network another input shape: a memory

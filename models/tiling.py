@@ -37,8 +37,10 @@ AUTO_MIN_ASPECT = 1.6
 WHOLE_FRAME_BOX = 0.7  # share of the input box's sides for the whole frame when tiling
 MIN_KP_SCORE = 0.05  # every keypoint the decoder keeps is a peak above its 0.05 threshold
 DUPLICATE_SIMILARITY = 0.5  # OKS-like similarity above which two detections are one person
-OKS_SIGMA = 0.25  # keypoint tolerance as a share of the person's size (generous: two tiles
-# see the same person at different scales, so their keypoints differ by a few pixels)
+# COCO's per-keypoint OKS tolerances (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
+# ankles), as pycocotools defines them.
+COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87,
+                        .87, .89, .89]) / 10.0
 
 
 @dataclass(frozen=True)
@@ -90,34 +92,47 @@ def plan_tiles(width: int, height: int, input_width: int, input_height: int, til
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """OKS-like similarity (0..1) of two keypoint sets over the keypoints both have.
+    """Object keypoint similarity (0..1, COCO's OKS) of two keypoint sets over the keypoints both
+    have, with COCO's per-keypoint tolerances.
 
-    The size unit is the larger body-box diagonal of the two, so a cut-off half person at a
-    tile edge still matches the whole person it belongs to.
+    The size unit is the larger keypoint-box area of the two, so a half person cut at a tile
+    edge still matches the whole person it belongs to; the per-keypoint tolerances (a few pixels
+    for eyes, more for hips) keep neighbours in a crowd, a shoulder width apart, distinct.
     """
     both = (a[:, 2] >= MIN_KP_SCORE) & (b[:, 2] >= MIN_KP_SCORE)
     if not both.any():
         return 0.0
-    size = max(_box_diagonal(a), _box_diagonal(b), 1.0)
+    area = max(_box_area(a), _box_area(b), 1.0)
     d2 = ((a[both, :2] - b[both, :2]) ** 2).sum(axis=1)
-    return float(np.exp(-d2 / (2 * (OKS_SIGMA * size) ** 2)).mean())
+    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[both]) ** 2)).mean())
 
 
-def _box_diagonal(kp: np.ndarray) -> float:
+def _box_area(kp: np.ndarray) -> float:
     pts = kp[kp[:, 2] >= MIN_KP_SCORE, :2]
     if len(pts) < 2:
         return 0.0
-    return float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
+    return float(np.prod(pts.max(axis=0) - pts.min(axis=0)))
 
 
 def merge_people(people: list[Person]) -> list[Person]:
-    """Keep one detection per person: the most complete (then best-scoring) of each group of
-    mutually similar detections from overlapping tiles."""
+    """One detection per person: each group of mutually similar detections (the same person seen
+    by two passes) becomes its most complete (then best-scoring) member, with the keypoints it
+    lacks filled in from the others (a wrist found only by the zoomed pass, a head found only by
+    the coarse one)."""
     def quality(p: Person) -> tuple[int, float]:
         return int((p.kp[:, 2] >= MIN_KP_SCORE).sum()), p.score
 
     kept: list[Person] = []
     for person in sorted(people, key=quality, reverse=True):
-        if all(similarity(person.kp, other.kp) < DUPLICATE_SIMILARITY for other in kept):
+        twin = next((i for i, other in enumerate(kept)
+                     if similarity(person.kp, other.kp) >= DUPLICATE_SIMILARITY), None)
+        if twin is None:
             kept.append(person)
+            continue
+        base = kept[twin]
+        missing = (base.kp[:, 2] < MIN_KP_SCORE) & (person.kp[:, 2] >= MIN_KP_SCORE)
+        if missing.any():
+            kp = base.kp.copy()
+            kp[missing] = person.kp[missing]
+            kept[twin] = Person(kp=kp, score=base.score)
     return kept

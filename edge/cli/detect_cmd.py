@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from edge.perception_options import pose_options, session_options
+from models.pass_plan import describe
 from models.pose import PoseEstimator
 from models.runtime import ModelError
 from sensors.samples import Person
@@ -64,9 +65,13 @@ def _detect(args: argparse.Namespace) -> int:
                        for p in people],
             "size": [w, h],
             "ms": estimator.last_timings,
+            "plan": [{"label": p.label, "x": p.x, "y": p.y, "w": p.w, "h": p.h,
+                      "scale": round(p.scale, 4), "input": list(p.input_size)}
+                     for p in estimator.last_plan],
         }))
     else:
         _print_people(people, w, h, estimator.last_timings)
+        print(f"pass plan: {describe(estimator.last_plan)}")
     if args.draw and not cv2.imwrite(args.draw, draw_people(image, people)):
         raise CliError(f"{args.draw}: cannot write the overlay", EXIT_FAILURE)
     return EXIT_OK
