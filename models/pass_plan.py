@@ -9,11 +9,13 @@ or higher cost, whose edges cut students in half. So the automatic plan is:
 1. **One whole-frame pass** fitted into the input box (default 960x720: scale 0.5 for 1080p
    and 4:3 1440p frames alike); a small image is enlarged up to ``max_upscale`` times, because
    a 500x302 class photo has 15 px heads.
-2. **A pass at the frame's own size when (1) enlarges it**: enlarged, a person filling a small
-   frame becomes taller than anything the network saw in training (368 px inputs) and falls
-   apart. Measured on the COCO keypoint set (640x480 photos, bench/coco_ap.py): OKS AP of large
-   people 0.19 at scale 1.5 alone, medium people 0.31 at scale 1.0 alone; both passes merged keep
-   the better of each. Frames of 1280x720 and up never get it (scale <= 1).
+2. **A coarser pass when (1) enlarges the frame**: enlarged, a person filling a small frame
+   becomes taller than anything the network saw in training (368 px inputs) and falls apart.
+   The second pass fits the frame into :data:`LARGE_BOX_SHARE` of the box (640x480 for the
+   default box: a 640x480 photo at its own size). Measured on the COCO keypoint set
+   (bench/coco_ap.py): OKS AP of large people 0.14 in the 960x720 box alone, of medium people
+   0.31 in the 640x480 box alone; both merged 0.25 and 0.43, AP 0.29 -> 0.33. Frames of
+   1280x720 and up never get it (scale <= 1).
 3. **A zoomed back-row pass** when calibration says the back row is too small for (1): the
    technician's floor points give the width of a pair of shoulders at the far edge of the floor
    (:class:`BackRow`). When the whole-frame scale leaves them under ``min_shoulder_px`` input
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from .tiling import plan_tiles
 
 STRIDE = 8
+LARGE_BOX_SHARE = 2 / 3  # side share of the input box for the coarser pass of an enlarged frame
 # A zoomed band may cost at most this many input pixels (a 960x360 band: ~half a 960x720 pass),
 # the remaining budget of a 2 frames/s default pass on one core.
 MAX_ZOOM_PIXELS = 960 * 360
@@ -104,7 +107,8 @@ def plan_passes(width: int, height: int, input_width: int, input_height: int, ti
     scale = min(input_width / width, input_height / height, max_upscale)
     plan = [Pass(0, 0, width, height, scale)]
     if tiles == 0 and scale > 1.0:
-        plan.append(Pass(0, 0, width, height, 1.0, "large"))
+        fit = min(input_width / width, input_height / height)
+        plan.append(Pass(0, 0, width, height, LARGE_BOX_SHARE * fit, "large"))
     if tiles == 0 and back_row is not None:
         band = _back_row_pass(width, height, scale, min_shoulder_px, back_row)
         if band is not None:
