@@ -74,6 +74,41 @@ class OpenPoseNet:
         return out[..., : N_PARTS + 1], out[..., N_PARTS + 1:]
 
 
+# COCO-17 limbs from the torso outwards, (parent, child): a child keypoint hangs off its parent.
+_LIMB_TREE = ((5, 7), (7, 9), (6, 8), (8, 10), (5, 11), (6, 12), (11, 13), (13, 15), (12, 14),
+              (14, 16))
+_FACE = [0, 1, 2, 3, 4]
+# Longest plausible limb as a multiple of the person's body unit (the larger of shoulder width
+# and twice the head's size): an upper arm or forearm is ~0.7 shoulder widths, a thigh, shin or
+# frontal torso ~1.1-1.3, and all of them at most ~1.6 face-widths x 2; 2.5 leaves room for
+# foreshortening and a child's proportions, and still cuts a link to a neighbour two seats away.
+MAX_LIMB_UNITS = 2.5
+
+
+def prune_long_limbs(kp: np.ndarray) -> np.ndarray:
+    """``kp`` (COCO-17) without the limbs that jump to a neighbour: a keypoint further from its
+    parent than :data:`MAX_LIMB_UNITS` body units is dropped, with everything hanging off it.
+    Unchanged when neither the shoulders nor the face give a body unit."""
+    seen = kp[:, 2] > 0
+    shoulders = float(np.hypot(*(kp[5, :2] - kp[6, :2]))) if seen[5] and seen[6] else 0.0
+    face = kp[_FACE][seen[_FACE], :2]
+    head = float(np.ptp(face, axis=0).max()) if len(face) >= 2 else 0.0
+    unit = max(shoulders, 2.0 * head)
+    if unit <= 0:
+        return kp
+    out = kp.copy()
+    for parent, child in _LIMB_TREE:
+        if out[child, 2] <= 0:
+            continue
+        if out[parent, 2] <= 0:
+            if parent in (7, 8, 13, 14):  # its parent was dropped: it hung off a wrong limb
+                out[child] = 0
+            continue
+        if np.hypot(*(out[child, :2] - out[parent, :2])) > MAX_LIMB_UNITS * unit:
+            out[child] = 0
+    return out
+
+
 def skeletons_to_people(peaks: Peaks, skeletons: list[Skeleton], box: Letterbox,
                         min_parts: int, min_score: float) -> list[Person]:
     """People in original image pixels (COCO-17) from skeletons over map cells.
@@ -91,7 +126,9 @@ def skeletons_to_people(peaks: Peaks, skeletons: list[Skeleton], box: Letterbox,
         kp18[found, 0] = xy_input[:, 0] / box.scale + box.origin_x
         kp18[found, 1] = xy_input[:, 1] / box.scale + box.origin_y
         kp18[found, 2] = peaks.score[idx]
-        people.append(Person(kp=kp18[COCO_FROM_OPENPOSE], score=sk.score))
+        kp = prune_long_limbs(kp18[COCO_FROM_OPENPOSE])
+        if (kp[:, 2] > 0).sum() >= min_parts - 1:  # the neck counted in min_parts has no twin
+            people.append(Person(kp=kp, score=sk.score))
     return people
 
 

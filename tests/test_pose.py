@@ -80,9 +80,24 @@ def _head_size(kp: np.ndarray) -> float | None:
     return float(max(np.hypot(*(a - b)) for a in face for b in face))
 
 
-def test_skeletons_do_not_jump_between_neighbours() -> None:
-    checked = 0
-    for p in people_in(CLASS_PHOTO):
+def rear_corner_view() -> np.ndarray:
+    """The class photo as a camera high in a corner would see it: enlarged 2.4x and warped in
+    perspective onto a 1920x1080 frame (far side shrunk, rows slanted)."""
+    photo = cv2.imread(str(shared_file(CLASS_PHOTO)))
+    photo = cv2.resize(photo, None, fx=2.4, fy=2.4, interpolation=cv2.INTER_LINEAR)
+    h, w = photo.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    onto = np.float32([[900, 150], [1800, 80], [1850, 1000], [700, 820]])
+    return cv2.warpPerspective(photo, cv2.getPerspectiveTransform(corners, onto), (1920, 1080),
+                               borderValue=(90, 90, 90))
+
+
+@pytest.mark.parametrize("view", ["class photo", "rear corner"])
+def test_skeletons_do_not_jump_between_neighbours(view: str) -> None:
+    people = (people_in(CLASS_PHOTO) if view == "class photo"
+              else estimator().detect(rear_corner_view()))
+    checked = limbs = 0
+    for p in people:
         head = _head_size(p.kp)
         ls, rs = p.kp[KP["l_shoulder"]], p.kp[KP["r_shoulder"]]
         if head and ls[2] > 0 and rs[2] > 0:
@@ -90,13 +105,19 @@ def test_skeletons_do_not_jump_between_neighbours() -> None:
             # would make it several times wider.
             assert 0.5 * head <= np.hypot(*(ls[:2] - rs[:2])) <= 5 * head
             checked += 1
-        scale = body_scale(p.kp, min_score=0.01)
+        if not head:
+            continue
         for a, b in (("l_shoulder", "l_elbow"), ("r_shoulder", "r_elbow"), ("l_hip", "l_knee"),
-                     ("r_hip", "r_knee"), ("l_elbow", "l_wrist"), ("r_elbow", "r_wrist")):
+                     ("r_hip", "r_knee"), ("l_elbow", "l_wrist"), ("r_elbow", "r_wrist"),
+                     ("l_shoulder", "l_hip"), ("r_shoulder", "r_hip")):
             pa, pb = p.kp[KP[a]], p.kp[KP[b]]
-            if pa[2] > 0 and pb[2] > 0 and scale:
-                assert np.hypot(*(pa[:2] - pb[:2])) <= 3 * scale, (a, b)
-    assert checked >= 15  # most children show head and shoulders
+            if pa[2] > 0 and pb[2] > 0:
+                # No limb of a child is longer than ~3 head sizes (a torso, foreshortening
+                # aside); a link to a neighbour a seat or a row away is.
+                unit = max(head, np.hypot(*(ls[:2] - rs[:2])) / 2 if ls[2] > 0 and rs[2] > 0 else 0)
+                assert np.hypot(*(pa[:2] - pb[:2])) <= 5 * unit, (view, a, b)
+                limbs += 1
+    assert checked >= 15 and limbs >= 40  # most children show head, shoulders and limbs
 
 
 def _pasted(scale: float, x0: int, y0: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
