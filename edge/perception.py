@@ -72,7 +72,7 @@ class Perception:
         from edge.perception_options import pose_options, session_options
         from models.pose import PoseEstimator
 
-        perception = cls(PoseEstimator(pose_options(config, zones), session_options(config),
+        perception = cls(PoseEstimator(pose_options(config, zones, mode), session_options(config),
                                        config.runtime.models_dir))
         stations = (zones if zones is not None else config.zones).stations
         if (mode or config.node.mode) == "pe" and stations:

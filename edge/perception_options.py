@@ -31,11 +31,15 @@ def back_row(zones: ZonesConfig | None) -> BackRow | None:
                    float(shoulder_px))
 
 
-def pose_options(cfg: EdgeConfig, zones: ZonesConfig | None = None) -> PoseOptions:
-    """PoseOptions from the ``[pose]`` section and the calibrated zones (default: the config's)."""
+def pose_options(cfg: EdgeConfig, zones: ZonesConfig | None = None,
+                 mode: str | None = None) -> PoseOptions:
+    """PoseOptions from the ``[pose]`` section and the calibrated zones (default: the config's);
+    in ``mode`` "pe" (default: ``node.mode``) the box is the PE one."""
     p = cfg.pose
+    pe = (mode or cfg.node.mode) == "pe"
     return PoseOptions(
-        model=p.model, input_width=p.input_width, input_height=p.input_height, tiles=p.tiles,
+        model=p.model, input_width=p.pe_input_width if pe else p.input_width,
+        input_height=p.pe_input_height if pe else p.input_height, tiles=p.tiles,
         tile_overlap=p.tile_overlap, min_person_score=p.min_person_score, min_parts=p.min_parts,
         max_upscale=p.max_upscale, min_shoulder_px=p.min_shoulder_px,
         back_row=back_row(zones if zones is not None else cfg.zones),

@@ -1,4 +1,4 @@
-"""Head-up / down (SPEC 4.1) on real faces, measured against hand labels (data/head_orientation.csv).
+"""Head-up / down (SPEC 4.1) on real faces, against hand labels (data/head_orientation.csv).
 
 Measured 2026-12-01 with the default pose plan and the classroom defaults (keypoints >= 0.3,
 face 0.4 shoulder widths above the shoulder line): the keypoint rule (`edge.pose.head_states`)

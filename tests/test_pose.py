@@ -220,3 +220,37 @@ def test_detect_rejects_a_corrupt_image(content: bytes, tmp_path,
 def test_detect_missing_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["detect", str(tmp_path / "nope.jpg")]) == 2
     assert "nope.jpg" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("input_width = 964", "multiple of 8"),
+    ("pe_input_height = 370", "multiple of 8"),
+    ("max_upscale = 0.5", "greater than or equal to 1"),
+    ("min_shoulder_px = 0", "greater than or equal to 4"),
+    ("tiles = 17", "less than or equal to 16"),
+    ("zoom = true", "unknown key"),
+])
+def test_pose_keys_are_validated(tmp_path, line: str, problem: str) -> None:
+    from edge.config import ConfigError, load_config
+
+    path = tmp_path / "edge.toml"
+    path.write_text(f"[pose]\n{line}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert any(problem in p and "edge.toml:2" in p for p in err.value.problems), err.value.problems
+
+
+def test_old_pose_configs_keep_working(tmp_path) -> None:
+    """A config of the 656x368-tiles era still loads and plans as it asked."""
+    from edge.config import load_config
+    from edge.perception_options import pose_options
+
+    path = tmp_path / "edge.toml"
+    path.write_text('[pose]\nmodel = "openpose_mobilenet_thin"\ninput_width = 656\n'
+                    'input_height = 368\ntiles = 2\ntile_overlap = 0.2\n')
+    options = pose_options(load_config(path, env={}))
+    plan = plan_passes(1920, 1080, options.input_width, options.input_height, options.tiles,
+                       options.tile_overlap)
+    assert options.model == "openpose_mobilenet_thin" and len(plan) == 5
+    pe = pose_options(load_config(path, env={}), mode="pe")
+    assert (pe.input_width, pe.input_height) == (656, 368)

@@ -49,7 +49,8 @@ def _frame_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 1920x1080 (got {text!r})") from None
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT like 1920x1080 (got {text!r})") from None
     if not (16 <= w <= 8192 and 16 <= h <= 8192):
         raise argparse.ArgumentTypeError(f"frame sides must be 16..8192 (got {text!r})")
     return w, h
