@@ -1,7 +1,7 @@
 """Head-up / down (SPEC 4.1) on real faces, against hand labels (data/head_orientation.csv).
 
 Measured 2026-12-01 with the default pose plan and the classroom defaults (keypoints >= 0.3,
-face 0.4 shoulder widths above the shoulder line): the keypoint rule (`edge.pose.head_states`)
+face 0.4 shoulder widths above the shoulder line): the keypoint rule (`edge.perception.features.head_states`)
 knows 29 of the 36 children found on the class photo (both shoulders seen) and calls 23 of them
 "up" (0.79; the rest have nose/eye peaks under 0.3: real small faces are noisy). Lowering the
 thresholds (0.1 / 0.2) calls 32 of 32 up there but also calls the laptop photo's heads up (5 of
@@ -26,7 +26,7 @@ import pytest
 from conftest import shared_file
 
 from edge.config import ClassroomConfig
-from edge.pose import Head, body_scales, head_states
+from edge.perception.features import Head, body_scales, head_states
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import shared_file
 
 from edge.cli.main import main
-from edge.people import body_box, body_scale
+from edge.tracking.people import body_box, body_scale
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from models.pass_plan import BackRow, plan_passes
@@ -243,7 +243,7 @@ def test_pose_keys_are_validated(tmp_path, line: str, problem: str) -> None:
 def test_old_pose_configs_keep_working(tmp_path) -> None:
     """A config of the 656x368-tiles era still loads and plans as it asked."""
     from edge.config import load_config
-    from edge.perception_options import pose_options
+    from edge.perception.options import pose_options
 
     path = tmp_path / "edge.toml"
     path.write_text('[pose]\nmodel = "openpose_mobilenet_thin"\ninput_width = 656\n'

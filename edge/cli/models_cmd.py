@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge.perception_options import pose_options
+from edge.perception.options import pose_options
 from models.catalog import bench, rows, verify
 from models.pass_plan import describe
 from models.pose import plan_for

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from edge.config import ConfigError, ZonesConfig
 from edge.config.zones_file import save_zones
-from edge.perception_options import pose_options
+from edge.perception.options import pose_options
 from models.pose import PoseOptions
 from models.runtime import ModelError, SessionOptions
 from models.snapshot_blur import UnblurredFace, blur_snapshot
