@@ -254,3 +254,24 @@ def test_old_pose_configs_keep_working(tmp_path) -> None:
     assert options.model == "openpose_mobilenet_thin" and len(plan) == 5
     pe = pose_options(load_config(path, env={}), mode="pe")
     assert (pe.input_width, pe.input_height) == (656, 368)
+
+
+def test_floor_calibration_gives_the_back_row_and_the_daemon_follows_it() -> None:
+    """The far edge of a marked floor 12 m wide across 700 px: shoulders of 0.32 m are ~19 px
+    there, 9 px at scale 0.5, so the plan gains a back-row pass; a saved calibration reaches a
+    running pipeline (Perception.set_zones) without a restart."""
+    from edge.config import ZonesConfig
+    from edge.perception.options import back_row
+    from edge.perception.pipeline import Perception
+
+    zones = ZonesConfig.model_validate({"floor": {
+        "image": [[600, 400], [1300, 400], [1700, 1000], [200, 1000]],
+        "world_m": [[0, 8], [12, 8], [12, 0], [0, 0]]}})
+    row = back_row(zones)
+    assert row is not None and (row.x1, row.x2, row.y) == (600, 1300, 400)
+    assert 0.32 * 700 / 12 * 0.9 < row.shoulder_px < 0.32 * 700 / 12 * 1.1
+    assert back_row(ZonesConfig()) is None
+    perception = Perception(PoseEstimator(PoseOptions(), ONE_THREAD))
+    assert [p.label for p in perception.detector.plan(1920, 1080)] == ["whole"]
+    perception.set_zones(zones)
+    assert [p.label for p in perception.detector.plan(1920, 1080)] == ["whole", "back-row"]

@@ -88,6 +88,7 @@ class Daemon:
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
+        self.analysis: AnalysisLoop | None = None
         suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
         self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
                               log_suppressed=suppressed)
@@ -179,6 +180,7 @@ class Daemon:
         if self.lanes:
             analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
                                     self.live, self.heartbeats, self.stop)
+            self.analysis = analysis
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
@@ -251,6 +253,9 @@ class Daemon:
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)
+        perception = self.analysis.perception if self.analysis is not None else None
+        if perception is not None:  # the pass plan follows the floor calibration at once
+            perception.set_zones(zones)
         log.info("zones saved; the next lesson uses them")
 
     def _announce(self) -> None:
