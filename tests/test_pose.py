@@ -202,9 +202,23 @@ def test_detect_json(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     person = result["people"][0]
     assert np.array(person["kp"]).shape == (17, 3) and 0 < person["score"] <= 1
     assert {"preprocess", "model", "decode", "total"} <= set(result["ms"])
+    # The pass plan a technician sees: the 512x512 image enlarged 1.41x into the 960x720 box,
+    # then a coarser pass for large people.
+    assert [(p["label"], p["input"]) for p in result["plan"]] == [
+        ("whole", [720, 720]), ("large", [480, 480])]
     overlay = cv2.imread(str(out_png))
     assert overlay.shape == (512, 512, 3)
     assert (overlay != cv2.imread(str(image))).any()  # something was drawn
+
+
+def test_detect_prints_the_pass_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["detect", str(shared_file(CLASS_PHOTO))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    count, rest = out[0].split(" ", 1)
+    assert EXPECTED[CLASS_PHOTO][0] <= int(count) <= EXPECTED[CLASS_PHOTO][1]
+    assert rest.startswith("people in 500x302") and "2 passes" in rest
+    assert out[-1] == ("pass plan: whole 500x302 at 1.92 -> 960x584; "
+                       "large 500x302 at 1.28 -> 640x392")
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00"])
