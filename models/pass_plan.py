@@ -14,7 +14,7 @@ or higher cost, whose edges cut students in half. So the automatic plan is:
    The second pass fits the frame into :data:`LARGE_BOX_SHARE` of the box (640x480 for the
    default box: a 640x480 photo at its own size). Measured on the COCO keypoint set
    (bench/coco_ap.py): OKS AP of large people 0.14 in the 960x720 box alone, of medium people
-   0.31 in the 640x480 box alone; both merged 0.25 and 0.43, AP 0.29 -> 0.33. Frames of
+   0.31 in the 640x480 box alone; both merged 0.26 and 0.45, AP 0.29 -> 0.36. Frames of
    1280x720 and up never get it (scale <= 1).
 3. **A zoomed back-row pass** when calibration says the back row is too small for (1): the
    technician's floor points give the width of a pair of shoulders at the far edge of the floor

@@ -15,11 +15,12 @@ from models.runtime import SessionOptions
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from coco_ap import ANNOTATIONS, detections, oks_stats  # noqa: E402
 
-# Measured 0.331 (AP50 0.591) with the default plan; before issue 11 it was 0.27 (656x368 tiles,
-# 6 stages) and 0.287 for one 960x720 pass of the stage-4 network. The floor sits a little below
-# the measurement so that decoding regressions fail, not noise-free float differences.
-AP_FLOOR = 0.32
-AP50_FLOOR = 0.57
+# Measured 0.356 (AP50 0.598) with the default plan; before issue 11 it was 0.27 (656x368 tiles,
+# 6 stages) and 0.287 for one 960x720 pass of the stage-4 network. The issue's aim is 0.40: not
+# reached with this network (see README, Performance). The floor sits a little below the
+# measurement so that decoding regressions fail, not float differences between machines.
+AP_FLOOR = 0.34
+AP50_FLOOR = 0.58
 
 
 @pytest.mark.slow
