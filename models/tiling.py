@@ -1,25 +1,12 @@
-"""Overlapping tiles over a frame, and merging the people found twice where tiles overlap.
+"""Explicit column tiling (``pose.tiles = N``), and merging the people found by several passes.
 
-Why tiles: the pose network sees a frame through a fixed input box (656x368 by default) and
-resolves a person only when their head spans a few of its stride-8 cells (~20 px of input).
-A 1920x1080 frame fitted whole is scaled by 0.34, so a 40 px back-row student becomes 14 px and
-disappears; the 500x302 class photo fitted whole (scale 1.22) loses a third of its children.
-
-Automatic rule (``tiles=0``): for wide frames (width/height >= :data:`AUTO_MIN_ASPECT`, like a
-classroom camera) use 2 columns (a 2x2 grid for 16:9 frames, rows follow the input's aspect)
-plus the whole frame, unless one pass already upsamples the frame at least
-:data:`AUTO_MIN_SCALE` times (a small image that the single pass already enlarges enough).
-Narrower frames (4:3 photos, square crops) are not tiled automatically: 2 columns of them
-need 3-4 rows, 7-9 passes, and such frames come from close-up cameras, not a classroom.
-Two columns double the scale the network sees: 1920x1080 -> 0.62 (40 px students -> 25 px),
-the class photo -> 2.4 (38 of 38 children instead of ~24). Three columns would mean 9+ passes
-per frame, beyond the 2 frames/s budget of SPEC 10 on this hardware. The whole-frame pass is
-kept because a person taller than a tile (the teacher near the camera) is found whole only there.
-For a high-resolution frame (larger than the input box) such a person is over half the frame
-high, so that pass runs in a smaller input box (:data:`WHOLE_FRAME_BOX` of each side: half the
-pixels and ~half the time of a full pass) where the teacher still spans well over 100 px, far
-above what the network needs. A small frame (the class photo) keeps the full box: there the
-whole-frame pass enlarges the image and still finds small people the tiles cut.
+Tiles were the automatic rule before the scale-aware pass plan (:mod:`models.pass_plan`); they
+stay for configurations that ask for N columns. Each tile has the network input's aspect ratio
+(rows are added to cover the frame) and neighbours overlap by ``overlap`` of the tile width.
+The whole frame is run too, because a person taller than a tile (the teacher near the camera) is
+found whole only there; for a frame larger than the input box that pass runs in a smaller box
+(:data:`WHOLE_FRAME_BOX` of each side: half the pixels) where such a person still spans well
+over 100 px.
 """
 
 from __future__ import annotations
@@ -31,9 +18,6 @@ import numpy as np
 
 from sensors.samples import Person
 
-AUTO_COLUMNS = 2
-AUTO_MIN_SCALE = 2.5
-AUTO_MIN_ASPECT = 1.6
 WHOLE_FRAME_BOX = 0.7  # share of the input box's sides for the whole frame when tiling
 MIN_KP_SCORE = 0.05  # every keypoint the decoder keeps is a peak above its 0.05 threshold
 DUPLICATE_SIMILARITY = 0.5  # OKS-like similarity above which two detections are one person
@@ -67,17 +51,14 @@ def plan_tiles(width: int, height: int, input_width: int, input_height: int, til
                overlap: float) -> list[Tile]:
     """Tiles to run for a ``width`` x ``height`` frame; the whole frame always comes first.
 
-    ``tiles`` is 0 (automatic, see the module docstring), 1 (never tile) or the number of
-    columns; rows are added so each tile has the network input's aspect ratio.
+    ``tiles`` is the number of columns (<= 1: the whole frame only); rows are added so each
+    tile has the network input's aspect ratio.
     """
     whole = Tile(0, 0, width, height)
     columns = tiles
-    fit_scale = min(input_width / width, input_height / height)
-    if tiles == 0:
-        wide = width / height >= AUTO_MIN_ASPECT
-        columns = AUTO_COLUMNS if wide and fit_scale < AUTO_MIN_SCALE else 1
     if columns <= 1:
         return [whole]
+    fit_scale = min(input_width / width, input_height / height)
     tile_w = math.ceil(width / (columns - (columns - 1) * overlap))
     tile_h = min(height, math.ceil(tile_w * input_height / input_width))
     # Rows may overlap down to half the asked overlap before another row is added: otherwise

@@ -178,7 +178,7 @@ def test_pass_plan_is_scale_aware_not_aspect_bound() -> None:
 
 
 def test_tile_plan_covers_the_frame_with_overlap() -> None:
-    assert len(plan_tiles(640, 480, 656, 368, 0, 0.2)) == 1
+    assert len(plan_tiles(640, 480, 656, 368, 1, 0.2)) == 1
     assert len(plan_tiles(1920, 1080, 656, 368, 1, 0.2)) == 1
     tiles = plan_tiles(1920, 1080, 656, 368, 3, 0.2)[1:]
     covered = np.zeros((1080, 1920), bool)
