@@ -32,9 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .openpose import STRIDE
 from .tiling import plan_tiles
 
-STRIDE = 8
 LARGE_BOX_SHARE = 2 / 3  # side share of the input box for the coarser pass of an enlarged frame
 # A zoomed band may cost at most this many input pixels (a 960x360 band: ~half a 960x720 pass),
 # the remaining budget of a 2 frames/s default pass on one core.
