@@ -21,7 +21,10 @@ or higher cost, whose edges cut students in half. So the automatic plan is:
    (:class:`BackRow`). When the whole-frame scale leaves them under ``min_shoulder_px`` input
    pixels, the band where the back row's heads and shoulders are is run again at the scale
    that brings them there (bounded by :data:`MAX_ZOOM_PIXELS` of input), and people found twice
-   are merged (:func:`models.tiling.merge_people`).
+   are merged (:func:`models.tiling.merge_people`). Measured on the class photo at its own size
+   in a 1920x1080 frame (20 px shoulders, 10 at scale 0.5): the whole-frame pass finds 12 of 38;
+   with a back-row band at 16 / 24 / 32 px shoulders, 24 / 30 / 31, at 83 k input pixels for 24
+   (16 % of the whole-frame pass): 24 is the default.
 
 ``tiles`` >= 2 keeps the older explicit column tiling (:func:`models.tiling.plan_tiles`) for
 configurations that ask for it.
@@ -89,7 +92,7 @@ def describe(plan: list[Pass]) -> str:
 
 
 def plan_passes(width: int, height: int, input_width: int, input_height: int, tiles: int = 0,
-                overlap: float = 0.2, max_upscale: float = 2.0, min_shoulder_px: float = 16.0,
+                overlap: float = 0.2, max_upscale: float = 2.0, min_shoulder_px: float = 24.0,
                 back_row: BackRow | None = None) -> list[Pass]:
     """The passes for a ``width`` x ``height`` frame; the whole frame always comes first.
 

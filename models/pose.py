@@ -46,7 +46,7 @@ class PoseOptions:
     min_person_score: float = 0.2
     min_parts: int = 4
     max_upscale: float = 2.0
-    min_shoulder_px: float = 16.0
+    min_shoulder_px: float = 24.0
     back_row: BackRow | None = None
 
 

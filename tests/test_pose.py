@@ -151,7 +151,7 @@ def test_a_calibrated_back_row_gets_a_zoomed_pass_that_finds_more() -> None:
     zoomed = PoseEstimator(PoseOptions(back_row=row), ONE_THREAD)
     found = zoomed.detect(frame)
     assert [p.label for p in zoomed.last_plan] == ["whole", "back-row"]
-    assert len(found) >= plain + 8
+    assert len(found) >= plain + 12  # measured 12 -> 30
 
 
 def test_pass_plan_is_scale_aware_not_aspect_bound() -> None:
@@ -173,7 +173,7 @@ def test_pass_plan_is_scale_aware_not_aspect_bound() -> None:
     far = plan_passes(1920, 1080, 960, 720, back_row=BackRow(400, 1500, 300, shoulder_px=16.0))
     assert [p.label for p in far] == ["whole", "back-row"]
     band = far[1]
-    assert band.scale == pytest.approx(1.0) and band.y < 300 < band.y + band.h
+    assert band.scale == pytest.approx(24 / 16) and band.y < 300 < band.y + band.h
     assert band.input_size[0] * band.input_size[1] <= 960 * 360 + 8 * 960
 
 

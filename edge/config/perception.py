@@ -66,7 +66,7 @@ class PoseConfig(StrictModel):
         "(small images have small heads).",
     )
     min_shoulder_px: float = Field(
-        16.0, ge=4.0, le=64.0,
+        24.0, ge=4.0, le=64.0,
         description="Network input pixels a back-row student's shoulders need; below this (from "
         "the floor calibration) the automatic plan adds a zoomed pass over the back row.",
     )
