@@ -47,10 +47,6 @@ __all__ = ["Daemon", "is_scene", "primary_camera"]
 log = logging.getLogger(__name__)
 
 _JOIN_S = 3.0
-# The inference thread is waited for until its frame is done: onnxruntime aborts the process
-# ("terminate called without an active exception") when the interpreter exits while a session
-# runs in a daemon thread, and a 960x544 pass can take seconds on a loaded machine.
-_INFERENCE_JOIN_S = 60.0
 
 
 def is_scene(source: str) -> bool:
@@ -216,8 +212,7 @@ class Daemon:
         for supervisor in self.cameras.values():
             supervisor.stop(_JOIN_S)
         for thread in self._threads:
-            # a frame being analysed (or a model loading) finishes; other loops are left
-            thread.join(_INFERENCE_JOIN_S if thread.name == "inference" else _JOIN_S)
+            thread.join(_JOIN_S)  # a frame being analysed finishes; a model still loading is left
         if self.runner.running:
             self.runner.end_lesson()
         flushed = self.writer.close()
