@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import threading
 
@@ -15,6 +16,7 @@ from edge.cli.common import (
     add_config_argument,
     config_from_args,
 )
+from edge.logging_setup import setup_logging
 
 from . import outbox
 from .connection import ConfigurationError, parse_broker
@@ -105,6 +107,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _hub(args: argparse.Namespace) -> int:
+    # Rate-limited like `edge run`: a client flooding bad messages cannot flood the journal.
+    setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)
     config = config_from_args(args)
     try:
         parse_broker(args.broker)

@@ -50,7 +50,7 @@ def setup(tmp_path: Path, shared):
 
 def test_health_is_open_and_everything_else_needs_a_token(setup):
     client = setup[0]
-    assert client.get("/api/health").json() == {"status": "ok", "cameras": {}}
+    assert client.get("/api/health").json() == {"status": "ok", "problems": [], "cameras": {}}
     for path in ("/api/live", "/api/lessons", "/metrics", "/docs", "/openapi.json",
                  "/static/app.js", "/api/calibration/zones"):
         assert client.get(path).status_code == 401, path

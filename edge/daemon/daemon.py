@@ -38,7 +38,7 @@ from .heart_rate_feed import heart_rate_feed  # heart-rate bands
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .scene_feed import SceneFeed
-from .services import start_services
+from .services import start_services, watch_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
@@ -195,6 +195,7 @@ class Daemon:
                 signal.signal(sig, lambda *_: self.stop.set())
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
+            watch_services(self.services, self.heartbeats, self.live)
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
