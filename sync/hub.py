@@ -180,6 +180,9 @@ class Hub:
             self._ingest_state(parsed, data)
         elif leaf == ("meta",):
             _validate("meta", data)
+            if data.get("node", parsed.node_id) != parsed.node_id:  # a node speaks for itself
+                raise Rejected(f"meta of node {str(data['node'])[:64]!r} on the topic of node "
+                               f"{parsed.node_id!r}")
             self._write(self.store.set_meta, parsed.node_key, json.dumps(data), time.time())
         else:
             self._ingest_aggregate(parsed, leaf[1], data)
@@ -213,9 +216,8 @@ class Hub:
                               data["session"], time.time())
         self.counters["state_applied" if applied else "state_ignored"] += 1
         if not applied:
-            log.info("hub: ignored %s state of %s: session %d is older than the stored one",
-                     "online" if data["online"] else "offline (stale Will)", parsed.node_key,
-                     data["session"])
+            log.info("hub: ignored offline state (stale Will) of %s: session %d is older than "
+                     "the stored one", parsed.node_key, data["session"])
 
 
 def _decode(payload: bytes, max_bytes: int) -> dict[str, Any]:
