@@ -254,8 +254,21 @@ def _audio(t: float, value: Any) -> AudioFeatures:
         speech=_fraction(value["speech"], "audio speech"),
         teacher_speech=None if teacher is None else _fraction(teacher, "audio teacher_speech"),
         dba=None if dba is None else _number(dba, "audio dba"),
-        duration=_number(duration, "audio duration"),
+        duration=_duration(duration),
     )
+
+
+# An audio feature covers one analysis step (0.5 s by default); a minute is already absurd,
+# and 1e12 s would make every window's speech share meaningless.
+MAX_AUDIO_DURATION_S = 60.0
+
+
+def _duration(value: Any) -> float:
+    number = _number(value, "audio duration")
+    if not 0.0 < number <= MAX_AUDIO_DURATION_S:
+        raise _Invalid(f"audio duration must lie in (0, {MAX_AUDIO_DURATION_S:g}] seconds, "
+                       f"got {number:g}")
+    return number
 
 
 def _heart_rate(t: float, value: Any) -> HeartRateSample:

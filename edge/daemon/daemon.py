@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from models.runtime import resolve_model
 
 from edge.config import ConfigError, EdgeConfig, ZonesConfig
 from edge.live import LiveState
@@ -95,6 +96,8 @@ class Daemon:
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
+        if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
+            resolve_model(config.pose.model, config.runtime.models_dir)
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
