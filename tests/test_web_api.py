@@ -75,7 +75,11 @@ def test_technician_endpoints_refuse_the_teacher_token(setup):
 def test_cookie_login_with_token_in_the_url(setup):
     client = setup[0]
     response = client.get(f"/?token={TOKENS.teacher}", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    # no redirect (it would keep ?token= in the history): the page rewrites its own entry
+    assert response.status_code == 200 and 'history.replaceState(null, "", "/")' in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert TOKENS.teacher not in response.text
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
     assert TOKENS.teacher not in cookie  # a derived value, not the token itself
