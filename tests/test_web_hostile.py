@@ -194,3 +194,48 @@ def test_idle_connection_flood_leaves_the_page_reachable(site, monkeypatch):
 def test_unit_raises_the_file_limit():
     unit = (Path(__file__).resolve().parents[1] / "systemd" / "edge.service").read_text()
     assert "\nLimitNOFILE=16384\n" in unit
+
+
+def test_in_a_real_browser_no_token_in_history_and_no_cross_port_forgery(site, tmp_path):
+    """Chromium: the login link leaves no ?token= entry in the session history, the page's own
+    buttons still work with the cookie, and a form on another port of the same host cannot
+    end the lesson (before: it could; same-site cookies are sent across ports)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from web_fixtures import Browser
+
+    attack = (f'<form id="f" method="POST" action="{site.base}/api/lesson/end"></form>'
+              '<script>document.getElementById("f").submit()</script>').encode()
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(attack)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), Attacker)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    browser = Browser(tmp_path / "profile")
+    try:
+        token = site.tokens.teacher
+        browser.goto(f"{site.base}/?token={token}")
+        browser.wait_for(f"location.href === '{site.base}/' && document.readyState === "
+                         "'complete'", 15)
+        entries = browser.send("Page.getNavigationHistory")["entries"]
+        assert entries and not any(token in e["url"] for e in entries), entries
+        started = browser.evaluate(
+            "fetch('/api/lesson/start', {method: 'POST'}).then(r => r.status)")
+        assert started == 200 and site.lesson_running()  # same origin: the browser's Origin
+        browser.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        time.sleep(2.0)  # the form posts on load
+        bearer = {"Authorization": f"Bearer {token}"}
+        # 200: the lesson was still running (409 would mean the forged POST had ended it)
+        assert httpx.post(site.base + "/api/lesson/end", headers=bearer).status_code == 200
+    finally:
+        browser.close()
+        evil.shutdown()
