@@ -191,3 +191,21 @@ def test_a_dead_service_thread_fails_health_and_stops_the_watchdog(tmp_path):
     # the feeder stops pinging systemd while any loop is stale (tests/test_notify.py)
     assert beats.stale(30) == ["service publisher"]
     release.set()
+
+
+def test_env_mqtt_sensor_thread_survives_a_nested_payload_on_a_real_broker(broker):
+    """Before: RecursionError escaped on_message and ended paho's network thread: the sensor
+    went silent for good (connected, no readings)."""
+    from sensors.env_mqtt import MqttEnvironmentSource
+
+    topic = "zigbee2mqtt/room-101"
+    with MqttEnvironmentSource("127.0.0.1", broker.port, topic, {"co2_ppm": "co2"}) as sensor:
+        assert sensor.subscribed.wait(10)
+        raw = _raw_client(broker.port)
+        for payload in (NESTED_LIST, NESTED_OBJECT, b'{"co2": 1e999}', b'{"co2": 905}'):
+            raw.publish(topic, payload, qos=1).wait_for_publish(5)
+        reading = sensor.read(10)
+        assert reading is not None and reading.values == {"co2_ppm": 905.0}
+        assert sensor.counters.bad_payloads == 3
+        raw.loop_stop()
+        raw.disconnect()
