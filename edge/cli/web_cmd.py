@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from edge.web.auth import TECHNICIAN, TEACHER, TokenError, ensure_tokens, rotate_tokens, tokens_path
+from edge.web.auth import TEACHER, TECHNICIAN, TokenError, ensure_tokens, rotate_tokens, tokens_path
 
 from .common import EXIT_OK, CliError, add_config_argument, config_from_args
 

@@ -7,8 +7,16 @@ from pydantic import Field, field_validator, model_validator
 from ..geometry import floor_homography
 from .base import StrictModel
 
-__all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES",
-           "MAX_POLYGON_POINTS", "MAX_STATIONS"]
+__all__ = [
+    "EXERCISES",
+    "MAX_POLYGON_POINTS",
+    "MAX_STATIONS",
+    "FloorConfig",
+    "Point",
+    "Polygon",
+    "StationConfig",
+    "ZonesConfig",
+]
 
 # Bounds that no real calibration comes near, so a hostile or broken file (or PUT) cannot make
 # every frame test a million-point polygon. Coordinates are finite (StrictModel refuses NaN/inf:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from models.runtime import resolve_model
 
 from edge.config import ConfigError, EdgeConfig, ZonesConfig
 from edge.live import LiveState
@@ -27,6 +26,7 @@ from edge.supervisor import WatchdogFeeder, format_status
 from edge.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
+from models.runtime import resolve_model
 from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
