@@ -239,3 +239,43 @@ def test_in_a_real_browser_no_token_in_history_and_no_cross_port_forgery(site, t
     finally:
         browser.close()
         evil.shutdown()
+
+
+def test_rotation_reaches_a_running_edge_run(tmp_path):
+    """`edge web token --rotate` while `edge run` serves the page: the teacher's logged-in
+    browser is logged out at its next request, the new link works (no restart)."""
+    import subprocess
+    import sys
+
+    from tests.daemon_process import SCENE, TECH, TOKEN, Daemon, daemon_config
+
+    port = free_port()
+    config = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
+    config.write_text(config.read_text().replace(f'technician_token = "{TECH}"\n', "")
+                      .replace(f'token = "{TOKEN}"\n', ""))  # generated tokens: rotatable
+
+    def web_token(*extra: str) -> str:
+        return subprocess.run([sys.executable, "-m", "edge.cli.main", "web", "token", "--config",
+                               str(config), *extra], capture_output=True, text=True,
+                              check=True, timeout=60).stdout
+
+    def teacher_token(text: str) -> str:
+        return next(line.split()[-1] for line in text.splitlines()
+                    if line.startswith("teacher:"))
+
+    daemon = Daemon(config, port)
+    try:
+        old = teacher_token(web_token())
+        page = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        assert page.get(f"/?token={old}").status_code == 200
+        assert page.get("/api/live").status_code == 200
+        new = teacher_token(web_token("--rotate", "teacher"))
+        assert new != old
+        assert page.get("/api/live").status_code == 401
+        assert page.get(f"/?token={new}").status_code == 200
+        assert page.get("/api/live").status_code == 200
+        page.close()
+        code, _ = daemon.terminate()
+        assert code == 0
+    finally:
+        daemon.kill()

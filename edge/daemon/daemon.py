@@ -160,7 +160,7 @@ class Daemon:
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
                              snapshot_provider=self.snapshot, config_path=self.config_path,
-                             on_zones_saved=self._zones_saved, tokens=self.tokens)
+                             on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
         self.web.start()
