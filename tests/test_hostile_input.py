@@ -81,6 +81,10 @@ def test_config_validate_applies_environment_overrides(tmp_path):
     assert edge("config", "validate", str(config)).returncode == 0
     one_line(edge("config", "validate", str(config), env={"EDGE__ZONES__TEACHER": "[[0, 0]]"}),
              "env:EDGE__ZONES__TEACHER", "at least 3 points")
+    # doctor reports it as its config check (before: a crash line from load_config)
+    doctor = edge("doctor", "--config", str(config), env={"EDGE__ZONES__TEACHER": "[[0, 0]]"})
+    assert doctor.returncode == 1 and doctor.stdout.startswith("FAIL  config")
+    assert "env:EDGE__ZONES__TEACHER" in doctor.stdout
 
 
 def test_wav_with_zero_channels(tmp_path):
