@@ -16,9 +16,8 @@ from edge.cli.common import (
     add_config_argument,
     config_from_args,
 )
-from edge.logging_setup import setup_logging
 
-from . import outbox
+from edge.store import outbox
 from .connection import ConfigurationError, parse_broker
 from .hub import Hub, HubOptions
 from .hub_store import StoreError, open_store
@@ -108,6 +107,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _hub(args: argparse.Namespace) -> int:
     # Rate-limited like `edge run`: a client flooding bad messages cannot flood the journal.
+    from edge.daemon.logging_setup import setup_logging  # only `edge hub` needs it
+
     setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)
     config = config_from_args(args)
     try:

@@ -19,9 +19,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 
+from edge.store import outbox
 from sensors.untrusted_json import UntrustedJson, loads_bounded
 
-from . import outbox
 from .contract import validator
 from .payloads import REPLY_EXPIRY_S, publish_properties, reply_payload
 from .topics import NodeTopics

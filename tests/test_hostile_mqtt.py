@@ -14,7 +14,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.logging_setup import setup_logging
+from edge.daemon.logging_setup import setup_logging
 from sensors.env_mqtt import decode_payload
 from sensors.untrusted_json import UntrustedJson, loads_bounded, nesting_depth
 from sync.publisher import OutboxPublisher
@@ -168,7 +168,7 @@ def test_a_dead_service_thread_fails_health_and_stops_the_watchdog(tmp_path):
     from edge.config import EdgeConfig
     from edge.daemon.heartbeat import Heartbeats
     from edge.daemon.services import watch_services
-    from edge.live import LiveState
+    from edge.lesson.live import LiveState
     from edge.web import create_app
     from edge.web.auth import Tokens
 

@@ -18,7 +18,7 @@ from web_fixtures import ScenePlayer
 from edge.config import load_config
 from edge.daemon.heartbeat import Heartbeats
 from edge.daemon.web_server import WebServer
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.store import Store
 from edge.web import create_app
 from edge.web.auth import ensure_tokens, rotate_tokens

@@ -8,7 +8,7 @@ import json
 import cv2
 import numpy as np
 
-from edge.perception_options import pose_options, session_options
+from edge.perception.options import pose_options, session_options
 from models.pose import PoseEstimator
 from models.runtime import ModelError
 from sensors import images

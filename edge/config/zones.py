@@ -1,14 +1,15 @@
 """Calibrated zones in image pixels: teacher area, board, PE stations, floor homography."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from ..geometry import floor_homography
+from sensors.const import Exercise
+
+from edge.geometry.plane import floor_homography
 from .base import StrictModel
 
 __all__ = [
-    "EXERCISES",
     "MAX_POLYGON_POINTS",
     "MAX_STATIONS",
     "FloorConfig",
@@ -27,7 +28,6 @@ _COORD_LIMIT = 100_000.0  # pixels or metres
 Coordinate = Annotated[float, Field(ge=-_COORD_LIMIT, le=_COORD_LIMIT)]
 Point = tuple[Coordinate, Coordinate]
 Polygon = Annotated[list[Point], Field(max_length=MAX_POLYGON_POINTS)]
-EXERCISES = ("situp", "rope_skip", "jumping_jack", "squat", "pullup")
 
 
 def _check_polygon(p: Polygon | None) -> Polygon | None:
@@ -37,7 +37,7 @@ def _check_polygon(p: Polygon | None) -> Polygon | None:
 
 
 class StationConfig(StrictModel):
-    exercise: Literal["situp", "rope_skip", "jumping_jack", "squat", "pullup"]
+    exercise: Exercise
     polygon: Polygon
 
     _poly = field_validator("polygon")(_check_polygon)
