@@ -29,8 +29,11 @@ from sensors.samples import (
 )
 from sensors.const import MODES, QUANTITIES
 from sensors.source import Source
+from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 SCENE_FORMAT = "edge.scene/v1"
+# 40 people x 17 keypoints is ~25 KB per line; a line this long is not a scene.
+MAX_LINE_BYTES = 4 * 1024 * 1024
 SCENE_SUFFIXES: frozenset[str] = frozenset({".jsonl", ".scene"})
 ENV_KEYS: frozenset[str] = frozenset(QUANTITIES)
 _HEADER_KEYS = frozenset({"format", "mode", "size", "age", "zones"})
@@ -99,11 +102,9 @@ class SceneSource(Source[Sample]):
     def _parse(self, parser: Callable[..., Any], text: str, number: int, *args: Any) -> Any:
         """Run ``parser`` on one line's JSON, turning any defect into ``FILE:LINE: message``."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SourceError(
-                self.path, f"malformed JSON ({error.msg}, column {error.colno})", number
-            ) from None
+            data = loads_bounded(text, max_bytes=MAX_LINE_BYTES, object_only=False)
+        except UntrustedJson as error:  # malformed, too deep (RecursionError) or too long
+            raise SourceError(self.path, str(error), number) from None
         try:
             return parser(data, *args)
         except _Invalid as error:

@@ -69,8 +69,10 @@ def loads_bounded(payload: bytes | bytearray | str, *, max_bytes: int,
                           parse_float=_finite_float)
     except UntrustedJson:
         raise
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge int text
-        raise UntrustedJson(f"not JSON: {str(exc)[:200]}") from None
+    except json.JSONDecodeError as exc:
+        raise UntrustedJson(f"malformed JSON ({exc.msg}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, a 5000-digit integer
+        raise UntrustedJson(f"malformed JSON ({str(exc)[:200]})") from None
     if object_only and not isinstance(data, dict):
         raise UntrustedJson("payload is not a JSON object")
     return data

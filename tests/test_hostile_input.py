@@ -125,3 +125,20 @@ def test_missing_pose_model_fails_doctor_and_run(tmp_path):
     line = next(x for x in doctor.stdout.splitlines() if "pose model" in x)
     assert line.startswith("FAIL") and str(missing) in line
     one_line(edge("run", "--config", str(config), timeout=60), "pose.model", "not found")
+
+
+def test_deeply_nested_lines_in_scene_and_sensor_files(tmp_path):
+    """Before: exit 1, "maximum recursion depth exceeded while decoding a JSON array"."""
+    nested = "[" * 100_000 + "]" * 100_000
+    scene = tmp_path / "nested.jsonl"
+    scene.write_text('{"format": "edge.scene/v1", "mode": "classroom", "size": [640, 480]}\n'
+                     f'{{"t": 0, "people": {nested}}}\n')
+    one_line(edge("replay", str(scene), "--db", str(tmp_path / "edge.db")),
+             "nested.jsonl:2", "nested 100001 levels deep")
+    from sensors.env_file import EnvironmentFileSource
+    from sensors.errors import SourceError
+
+    readings = tmp_path / "env.jsonl"
+    readings.write_text('{"t": 0, "co2_ppm": 800}\n' + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(SourceError, match="env.jsonl:2: .*nested 2000 levels"):
+        list(EnvironmentFileSource(readings))

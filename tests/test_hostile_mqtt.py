@@ -60,7 +60,7 @@ def test_bounded_parse_refuses_depth_non_finite_and_size_with_one_line():
                             (b'{"x": -Infinity}', "non-finite"),
                             (b"x" * 5000, "exceeds"),
                             (b"[1, 2]", "not a JSON object"),
-                            (b'{"a": "\xff"}', "not JSON")):
+                            (b'{"a": "\xff"}', "malformed JSON")):
         with pytest.raises(UntrustedJson, match=reason):
             loads_bounded(payload, max_bytes=4096)
     # brackets inside strings (escaped quotes included) are not nesting
