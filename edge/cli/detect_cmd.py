@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,6 +12,8 @@ from edge.perception.options import pose_options, session_options
 from models.pass_plan import describe
 from models.pose import PoseEstimator
 from models.runtime import ModelError
+from sensors import images
+from sensors.errors import SourceError
 from sensors.samples import Person
 
 from .common import (
@@ -41,13 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_image(path: str) -> np.ndarray:
-    """The image as BGR uint8, or a usage CliError naming the file."""
-    if not Path(path).is_file():
-        raise CliError(f"{path}: no such file", EXIT_USAGE)
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise CliError(f"{path}: not a readable image", EXIT_USAGE)
-    return image
+    """The image as BGR uint8 (sensors.images: size limits, one-line errors), or a usage
+    CliError naming the file."""
+    try:
+        return images.read_image(path)
+    except SourceError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _detect(args: argparse.Namespace) -> int:

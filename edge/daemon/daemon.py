@@ -26,6 +26,7 @@ from edge.daemon.supervisor import WatchdogFeeder, format_status
 from edge.daemon.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
+from models.runtime import resolve_model
 from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
@@ -38,7 +39,7 @@ from .heart_rate_feed import heart_rate_feed  # heart-rate bands
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .scene_feed import SceneFeed
-from .services import start_services
+from .services import start_services, watch_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
@@ -96,6 +97,8 @@ class Daemon:
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
+        if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
+            resolve_model(config.pose.model, config.runtime.models_dir)
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
@@ -158,7 +161,7 @@ class Daemon:
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
                              snapshot_provider=self.snapshot, config_path=self.config_path,
-                             on_zones_saved=self._zones_saved, tokens=self.tokens)
+                             on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
         self.web.start()
@@ -197,6 +200,7 @@ class Daemon:
                 signal.signal(sig, lambda *_: self.stop.set())
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
+            watch_services(self.services, self.heartbeats, self.live)
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
