@@ -27,6 +27,7 @@ from edge.daemon.supervisor import WatchdogFeeder, format_status
 from edge.daemon.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
+from models.runtime import resolve_model
 from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
@@ -40,7 +41,7 @@ from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .memory import release_free_memory
 from .reload import plan_reload
-from .services import start_services
+from .services import start_services, watch_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
@@ -93,6 +94,7 @@ class Daemon:
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
+        self.analysis: AnalysisLoop | None = None
         suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
         self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
                               log_suppressed=suppressed)
@@ -101,6 +103,8 @@ class Daemon:
         self.lanes: dict[str, CameraLane] = {}
         self._headers: dict[str, Any] = {}  # scene headers, read once (a bad file fails here)
         streams = self._streams()
+        if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
+            resolve_model(config.pose.model, config.runtime.models_dir)
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(config.cameras[camera_id].source, config.cameras[camera_id].loop,
@@ -169,7 +173,7 @@ class Daemon:
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
                              snapshot_provider=self.snapshot, config_path=self.config_path,
-                             on_zones_saved=self._zones_saved, tokens=self.tokens)
+                             on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
         self.web.start()
@@ -191,6 +195,7 @@ class Daemon:
         if self.lanes:
             analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
                                     self.live, self.heartbeats, self.stop)
+            self.analysis = analysis
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
@@ -214,6 +219,7 @@ class Daemon:
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload()
+            watch_services(self.services, self.heartbeats, self.live)
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
@@ -228,6 +234,7 @@ class Daemon:
         if self.web is not None:  # the calibration page shows the zones in force
             self.web.app.state.config = plan.config
         self.runner.reconfigure(plan.config, self._streams())
+        self._perception_zones(plan.config.zones)
         if plan.restart_feeds:
             self._stop_feeds()
             self._start_feeds()
@@ -313,7 +320,13 @@ class Daemon:
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)
+        self._perception_zones(zones)
         log.info("zones saved; the running lesson uses them from its next frame")
+
+    def _perception_zones(self, zones: ZonesConfig) -> None:
+        perception = self.analysis.perception if self.analysis is not None else None
+        if perception is not None:  # the pass plan follows the floor calibration at once
+            perception.set_zones(zones)
 
     def _announce(self) -> None:
         web = self.config.web
