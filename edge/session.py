@@ -15,6 +15,7 @@ from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, P
 
 from .audio_metrics import AudioEngine
 from .classroom import ClassroomEngine
+from .classroom.qa_engine import QaEngine
 from .config import EdgeConfig, ZonesConfig
 from .config.sources import TimetableEntry
 from .engine import MetricEngine
@@ -41,6 +42,7 @@ def engines_for_mode(
             classroom,
             AudioEngine(config.classroom),
             STEngine(config.classroom, zones, students_standing=classroom.students_standing),
+            QaEngine(config.classroom, students_standing=classroom.students_standing),
             EnvironmentEngine(config.environment),
         ]
     if mode == "pe":
