@@ -1,31 +1,75 @@
-"""The teacher's page served by the real daemon (`edge run` on the demo class scene), in Chromium.
+"""The teacher's pages served by the real daemon (`edge run` on the demo class scene), in Chromium.
 
-The other browser tests drive the page from an in-process player; this one runs the daemon as
-installers and teachers do: the page loads with the lesson running, shows numbers, receives a
-new window without a reload, switches language by its button, and logs no console errors.
+The other browser tests drive the page from an in-process player; these run the daemon as
+installers and teachers do: the live page loads with the lesson running, labels every number
+with its time base, stays legible at phone width, keeps the language chosen with ``?lang=``;
+the ended lesson's report prints to PDF with its charts; the calibration page opens on the camera
+that has a picture. Screenshots go to /tmp/classroom-edge-screenshots for a human to look at
+(outside the repository; they show no image of anyone).
 """
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 from pathlib import Path
 
+import pytest
 from web_fixtures import Browser
 
-from tests.daemon_process import SCENE, TOKEN, Daemon, daemon_config
+from tests.daemon_process import ROOT, SCENE, TECH, TOKEN, Daemon, daemon_config
 from tests.ports import free_port
 
 SCREENSHOTS = Path("/tmp/classroom-edge-screenshots")
+VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
+CLASS = f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n'
+PHONE = (390, 844)
+
+# Every card: a label, a value, its time base stated, and inside a section of that same base.
+CARDS = """[...document.querySelectorAll('.card')].map(c => ({
+  id: c.id, base: c.dataset.base, section: c.closest('section').dataset.base,
+  label: c.querySelector('.label').textContent.trim(),
+  value: c.querySelector('.value').textContent.trim(),
+  stated: c.querySelector('.card-base').textContent.trim()}))"""
+# The smallest rendered text on the page in CSS pixels (SVG text scaled by its chart).
+MIN_TEXT_PX = """(() => {
+  let min = Infinity, where = '';
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('[hidden]') || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    let px = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement) px *= el.ownerSVGElement ? el.ownerSVGElement.getScreenCTM().a : 1;
+    if (px < min) { min = px; where = el.tagName + ' ' + (el.className?.baseVal ?? el.className) + ' ' + el.textContent.slice(0, 20); }
+  }
+  return [min, where];
+})()"""
 
 
-def test_demo_daemon_page_live_in_chromium(tmp_path):
+def _keep(browser: Browser, tmp_path: Path, name: str) -> Path:
+    shot = browser.screenshot(tmp_path / name)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS / name)
+    return shot
+
+
+@pytest.fixture
+def demo(tmp_path):
     port = free_port()
-    config = daemon_config(tmp_path, f'[cameras.class]\nsource = "{SCENE}"\nloop = true\n', port)
-    daemon = Daemon(config, port)
-    browser = Browser(tmp_path / "profile")
+    daemon = Daemon(daemon_config(tmp_path, CLASS, port), port)
     try:
         daemon.wait_for(lambda: daemon.http.get("/api/live", headers=daemon.auth).json()["windows"],
                         20, "a first window")
+        yield daemon, port
+    finally:
+        daemon.kill()
+
+
+def test_demo_daemon_page_live_in_chromium(demo, tmp_path):
+    daemon, port = demo
+    browser = Browser(tmp_path / "profile")
+    try:
         browser.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
         browser.wait_for("document.querySelectorAll('#windows li').length >= 1", 15)
         present = browser.evaluate("document.querySelector('#card-present .value').textContent")
@@ -46,13 +90,172 @@ def test_demo_daemon_page_live_in_chromium(tmp_path):
         after = browser.evaluate("document.querySelector('h1').textContent")
         assert {before, after} == {"Live lesson", "课堂实时数据"}
 
-        shot = browser.screenshot(tmp_path / "demo_page.png")
-        assert shot.stat().st_size > 30_000
-        SCREENSHOTS.mkdir(exist_ok=True)  # kept for a human to look at; it shows no image
-        shutil.copy(shot, SCREENSHOTS / "demo_page.png")
+        assert _keep(browser, tmp_path, "demo_page.png").stat().st_size > 30_000
         assert browser.console_errors() == []
         code, _ = daemon.terminate()
         assert code == 0
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_card_says_its_time_base_in_teacher_words_and_phone_text_is_legible(demo, tmp_path,
+                                                                                   lang):
+    _daemon, port = demo
+    browser = Browser(tmp_path / "profile", *PHONE)
+    try:
+        browser.goto(f"http://127.0.0.1:{port}/?token={TOKEN}&lang={lang}")
+        browser.wait_for("document.querySelectorAll('#windows li').length >= 1", 15)
+        browser.wait_for("document.querySelectorAll('#timeline circle').length >= 1", 5)
+        cards = browser.evaluate(CARDS)
+        assert {c["id"] for c in cards} >= {"card-present", "card-hands", "card-headup",
+                                            "card-qa", "card-wait", "card-type", "card-talk"}
+        recent = re.compile(r"^最近 \d+ 秒$" if lang == "zh" else r"^Last \d+ s$")
+        for c in cards:
+            assert c["label"] and c["value"], c
+            assert c["base"] == c["section"], c  # no card sits among the other time base
+            if c["base"] == "lesson":
+                assert c["stated"] == ("本节课" if lang == "zh" else "This lesson"), c
+            else:
+                assert c["base"] == "recent" and recent.match(c["stated"]), c
+        # the live numbers are the latest window's, the totals the lesson's: never on one card
+        assert {c["id"] for c in cards if c["base"] == "recent"} == {
+            "card-present", "card-headup", "card-writing", "card-standing"}
+
+        text = browser.evaluate("document.body.innerText")
+        for jargon in ("每窗", "时间窗", "per window", "Windows"):
+            assert jargon not in text
+        assert not re.search(r"\bn \d", text)  # "n 25" is not a teacher's word
+        assert not re.search(r"\d+\.\d+\s*(–|-)\s*\d+\.\d+", text)  # no decimal-minute spans
+        standing = browser.evaluate("document.querySelector('#card-standing .value').textContent")
+        assert standing.isdigit()  # whole people
+
+        # Two minutes of demo give a few S-T samples: the type is not guessed from them.
+        samples = browser.evaluate("Lesson.stSamples(state.windows).length")
+        assert samples < 10
+        type_value = browser.evaluate("document.querySelector('#card-type .value').textContent")
+        assert type_value == ("暂不判断" if lang == "zh" else "Not yet")
+        summary = browser.evaluate("document.getElementById('st-summary').textContent")
+        for name in (("讲授型", "对话型", "练习型", "混合型") if lang == "zh"
+                     else ("lecture", "dialogue", "practice", "mixed")):
+            assert name not in summary and name not in type_value
+        assert str(samples) in summary
+        assert "Rt" in browser.evaluate("document.getElementById('st-explain').textContent")
+
+        smallest, where = browser.evaluate(MIN_TEXT_PX)
+        assert smallest >= 12, where
+        assert browser.evaluate("document.documentElement.scrollWidth") <= PHONE[0] + 1
+        _keep(browser, tmp_path, f"demo_phone_{lang}.png")
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
+
+
+def test_lang_query_is_used_and_remembered(demo, tmp_path):
+    _daemon, port = demo
+    browser = Browser(tmp_path / "profile")
+    title = "document.querySelector('h1').textContent"
+    try:
+        browser.goto(f"http://127.0.0.1:{port}/?token={TOKEN}&lang=zh")
+        browser.wait_for(f"{title} === '课堂实时数据'", 10)
+        assert browser.evaluate("location.search") == "?lang=zh"  # the token left, the choice stays
+        browser.goto(f"http://127.0.0.1:{port}/?lang=en")
+        browser.wait_for(f"{title} === 'Live lesson'", 10)
+        # remembered: the plain address and the other pages keep English
+        browser.goto(f"http://127.0.0.1:{port}/")
+        browser.wait_for("document.querySelectorAll('#windows li').length >= 1", 10)
+        assert browser.evaluate(title) == "Live lesson"
+        assert browser.evaluate("document.documentElement.lang") == "en"
+        browser.goto(f"http://127.0.0.1:{port}/glossary")
+        browser.wait_for("document.querySelectorAll('#glossary dt').length > 10", 10)
+        assert browser.evaluate(title) == "What the numbers mean"
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
+
+
+def test_ended_lesson_report_prints_to_pdf_with_its_charts(demo, tmp_path):
+    daemon, port = demo
+    # Let the S-T engine code an interval (30 s) and a few exchanges happen, then end the lesson.
+    daemon.wait_for(lambda: len(daemon.http.get("/api/live", headers=daemon.auth).json()["windows"]) >= 8,
+                    60, "40 s of lesson")
+    assert daemon.http.post("/api/lesson/end", headers=daemon.auth).status_code == 200
+    daemon.wait_for(lambda: daemon.http.get("/api/lessons", headers=daemon.auth).json(), 10,
+                    "the lesson stored")
+    lesson = daemon.http.get("/api/lessons", headers=daemon.auth).json()[0]
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.goto(f"http://127.0.0.1:{port}/lessons/{lesson['id']}?token={TOKEN}&lang=zh")
+        browser.wait_for("document.getElementById('report')?.getAttribute('aria-busy') === 'false'", 15)
+        for section in ("r-overview", "r-timeline", "r-st", "r-participation", "r-qa", "r-teacher",
+                        "r-talk", "r-env", "r-recorded"):
+            assert browser.evaluate(f"!!document.getElementById('{section}')"), section
+        drawn = browser.evaluate("""({
+          rates: document.querySelectorAll('#chart-rates path').length,
+          counts: document.querySelectorAll('#chart-counts rect').length,
+          st: document.querySelector('#st-curve path.st-line').getAttribute('d').split('L').length,
+          rtch: document.querySelectorAll('#rt-ch circle').length,
+          wait: document.querySelectorAll('#chart-wait rect').length})""")
+        assert drawn["rates"] == 2 and drawn["counts"] >= 8 and drawn["st"] >= 2, drawn
+        assert drawn["rtch"] == 1 and drawn["wait"] == 4, drawn
+        links = browser.evaluate("[...document.querySelectorAll('a.g')].map(a => a.getAttribute('href'))")
+        assert "/glossary#qa" in links and "/glossary#st" in links
+        recorded = browser.evaluate("document.getElementById('r-recorded').textContent")
+        assert "不记录" in recorded and "图像" in recorded
+        _keep(browser, tmp_path, "report_screen.png")
+
+        # Printed: A4, header buttons gone, the charts still there.
+        browser.send("Emulation.setEmulatedMedia", media="print")
+        assert browser.evaluate("getComputedStyle(document.querySelector('header .actions')).display") == "none"
+        _keep(browser, tmp_path, "report_print.png")
+        browser.send("Emulation.setEmulatedMedia", media="")
+        pdf = base64.b64decode(browser.send("Page.printToPDF", preferCSSPageSize=True,
+                                            printBackground=True)["data"])
+        assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert 1 <= pages <= 4, pages
+        (SCREENSHOTS / "report.pdf").write_bytes(pdf)
+        assert browser.evaluate("document.querySelectorAll('#chart-rates path').length") == 2
+
+        # Exports and the history list.
+        csv = daemon.http.get(f"/api/lessons/{lesson['id']}/export?format=csv", headers=daemon.auth)
+        assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+        lines = csv.text.lstrip("\ufeff").splitlines()
+        assert lines[0].startswith("type,id,mode,start,end,n,suppressed") and "qa.exchanges" in lines[0]
+        assert lines[-1].startswith("lesson,") and len(lines) >= 10
+        exported = daemon.http.get(f"/api/lessons/{lesson['id']}/export?format=json",
+                                   headers=daemon.auth).json()
+        assert exported["lesson"]["id"] == lesson["id"] and len(exported["windows"]) == len(lines) - 2
+        browser.goto(f"http://127.0.0.1:{port}/lessons")
+        browser.wait_for("document.querySelectorAll('table.history tbody tr').length === 1", 10)
+        assert browser.evaluate("document.querySelector('table.history a').getAttribute('href')") == \
+            f"/lessons/{lesson['id']}"
+        assert browser.evaluate("document.querySelectorAll('#chart-trends circle').length") >= 1
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
+
+
+def test_calibration_opens_on_the_camera_with_a_picture_and_clears_stale_errors(tmp_path):
+    # The demo's two inputs: the class scene (features only, no picture) comes first.
+    port = free_port()
+    cameras = CLASS + f'[cameras.video]\nsource = "{VIDEO}"\nanalyse_fps = 1.0\nloop = true\n'
+    daemon = Daemon(daemon_config(tmp_path, cameras, port), port)
+    browser = Browser(tmp_path / "profile")
+    try:
+        daemon.wait_for(lambda: daemon.camera_state("video") == "streaming", 30, "the video")
+        browser.goto(f"http://127.0.0.1:{port}/calibration?token={TECH}")
+        browser.wait_for("document.getElementById('snapshot').naturalWidth > 0", 20)
+        assert browser.evaluate("document.getElementById('camera').value") == "video"
+        assert browser.evaluate("document.getElementById('message').textContent") == ""
+        # The class scene has no picture: an error; back on the video, the error goes away.
+        browser.evaluate("const c = document.getElementById('camera'); c.value = 'class';"
+                         "c.dispatchEvent(new Event('change'))")
+        browser.wait_for("document.getElementById('message').classList.contains('error')", 10)
+        browser.evaluate("const c = document.getElementById('camera'); c.value = 'video';"
+                         "c.dispatchEvent(new Event('change'))")
+        browser.wait_for("document.getElementById('message').textContent === ''", 10)
+        assert not browser.evaluate("document.getElementById('message').classList.contains('error')")
     finally:
         browser.close()
         daemon.kill()

@@ -1,4 +1,5 @@
-"""The pages and their files: teacher page, calibration page, static assets, offline API docs.
+"""The pages and their files: teacher page, lesson reports and history, glossary, calibration
+page, static assets, offline API docs.
 
 Opening a page as ``/?token=<token>`` sets the session cookie and redirects to the clean URL,
 so the token does not stay in the address bar or the browser history.
@@ -66,6 +67,24 @@ def _page(request: Request, token: str | None, name: str, role_needed: str | Non
 @pages_router.get("/")
 def index(request: Request, token: str | None = None) -> Response:
     return _page(request, token, "index.html", None)
+
+
+@pages_router.get("/lessons")
+def lessons_page(request: Request, token: str | None = None) -> Response:
+    """The history of this device's lessons, with trends."""
+    return _page(request, token, "lessons.html", None)
+
+
+@pages_router.get("/lessons/{lesson_id}")
+def report_page(request: Request, lesson_id: int, token: str | None = None) -> Response:
+    """One lesson's report (the page loads ``/api/lessons/<id>``)."""
+    return _page(request, token, "report.html", None)
+
+
+@pages_router.get("/glossary")
+def glossary_page(request: Request, token: str | None = None) -> Response:
+    """What every metric means (zh/en)."""
+    return _page(request, token, "glossary.html", None)
 
 
 @pages_router.get("/calibration")
