@@ -16,6 +16,7 @@ from edge.config import EdgeConfig
 from edge.session import LessonSession
 from sensors.samples import AudioFeatures, PoseSample
 from sensors.scene import SceneHeader, SceneSource, write_scene
+from tests.daemon_process import SCENE
 
 RULES = QaRules()
 
@@ -167,3 +168,14 @@ def test_room_microphone_without_anyone_standing_hears_only_the_teacher(tmp_path
     # merge into the teacher's talk. What one microphone can and cannot tell, stated by a test.
     windows, qa = _lesson(_scene_file(tmp_path / "flat.jsonl", TEACHER_CHANNEL_SCRIPT, [], False))
     assert qa["exchanges"] == 0 and qa["student_initiated"] == 0
+
+
+def test_demo_scene_has_its_scripted_exchanges():
+    # sensors/demo/make_demo_scene.py: answers after 1.5, 3 (a student standing) and 4 s, one
+    # question unanswered after 2.5 s, one remark during quiet practice.
+    session = LessonSession(EdgeConfig(), "classroom")
+    records = [r for s in SceneSource(SCENE) for r in session.feed(s)] + session.finish()
+    qa = records[-1]["metrics"]["qa"]
+    assert (qa["exchanges"], qa["unanswered"], qa["student_initiated"]) == (3, 1, 1)
+    assert qa["wait_mean_s"] == pytest.approx((1.5 + 2.5 + 3.0 + 4.0) / 4, abs=1e-4)
+    assert qa["wait_3s_share"] == pytest.approx(0.5)
