@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from web_fixtures import Browser
 
+from sensors.demo.make_pe_demo_scene import write_pe_demo
 from tests.daemon_process import ROOT, SCENE, TECH, TOKEN, Daemon, daemon_config
 from tests.ports import free_port
 
@@ -234,6 +235,37 @@ def test_ended_lesson_report_prints_to_pdf_with_its_charts(demo, tmp_path):
         assert browser.console_errors() == []
     finally:
         browser.close()
+
+
+def test_pe_demo_shows_the_pe_view_with_time_bases_on_a_phone(tmp_path):
+    # `make demo-pe`: config/demo_pe.toml's node mode and the generated PE scene.
+    scene = write_pe_demo(tmp_path / "pe_demo.jsonl")
+    port = free_port()
+    daemon = Daemon(daemon_config(tmp_path, f'mode = "pe"\n[cameras.field]\nsource = "{scene}"\n'
+                                  'loop = true\n', port), port)
+    browser = Browser(tmp_path / "profile", *PHONE)
+    try:
+        daemon.wait_for(lambda: len(daemon.http.get("/api/live", headers=daemon.auth).json()["windows"]) >= 2,
+                        30, "two PE windows")
+        browser.goto(f"http://127.0.0.1:{port}/?token={TOKEN}&lang=zh")
+        browser.wait_for("document.body?.dataset.mode === 'pe' && "
+                         "document.querySelectorAll('#windows li').length >= 2", 15)
+        cards = {c["id"]: c for c in browser.evaluate(CARDS)}
+        assert {"card-density", "card-zones", "card-reps", "card-alerts"} <= {
+            k for k, c in cards.items() if c["base"] == "lesson"}
+        assert {k for k, c in cards.items() if c["base"] == "recent"} == {"card-participants", "card-hr"}
+        assert cards["card-participants"]["value"] == "12"  # ten on the field, two at stations
+        assert cards["card-density"]["value"].endswith("%")
+        assert browser.evaluate("document.querySelectorAll('#hr-zones .stacked span').length") == 4
+        assert "mat-1" in browser.evaluate("document.querySelector('#card-reps .sub').textContent")
+        assert browser.evaluate("document.getElementById('st-panel').hidden") is True
+        smallest, where = browser.evaluate(MIN_TEXT_PX)
+        assert smallest >= 12, where
+        _keep(browser, tmp_path, "demo_pe_phone.png")
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
+        daemon.kill()
 
 
 def test_calibration_opens_on_the_camera_with_a_picture_and_clears_stale_errors(tmp_path):
