@@ -106,10 +106,12 @@ function qaSection(m) {
 
 function teacherSection(m) {
   const tm = m.teacher || {};
+  const unit = tm.distance_unit === "m" ? t("metres") : t("body_scales");
   return section("r-teacher", t("r_teacher"),
     figures([[t("teacher_zone_share"), pct(tm.zone_share)], [t("board_share"), pct(tm.board_share)],
-      [t("distance"), whole(tm.distance), t("metres")]]) +
-    `<h2>${t("distance_chart")}</h2><svg id="chart-distance" class="chart" role="img"></svg>`, "teacher");
+      [t("distance"), whole(tm.distance), unit]]) +
+    `<h2>${t("positions")}</h2><div id="teacher-positions"></div>` +
+    `<h2>${t("distance_chart", { unit })}</h2><svg id="chart-distance" class="chart" role="img"></svg>`, "teacher");
 }
 
 function talkSection(m) {
@@ -168,6 +170,11 @@ function renderCharts(m) {
     const series = [{ key: "teacher.distance", label: t("distance"), color: COLORS.d, kind: "bar", axis: "left", lo: 0,
       hi: Math.max(5, ...w.map(x => dig(x.metrics, "teacher.distance") || 0)), fmt: v => Math.round(v) }];
     Charts.timeline($("chart-distance"), minutesPoints(series), series, t("minutes_into"));
+  }
+  const positions = m.teacher?.position_shares;
+  if (document.getElementById("teacher-positions") && positions) {
+    Charts.stackedBar($("teacher-positions"), [["left", COLORS.a], ["centre", COLORS.c], ["right", COLORS.b]]
+      .map(([k, c]) => ({ label: t("pos_" + k), value: positions[k], color: c })));
   }
   if (document.getElementById("hr-zones") && m.hr?.zones) {
     Charts.stackedBar($("hr-zones"), ZONES.map(([k, c]) => ({ label: t("zone_" + k), value: m.hr.zones[k], color: c })));
