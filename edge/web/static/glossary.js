@@ -3,8 +3,11 @@
 
 function render() {
   const terms = I18N.dict.glossary_terms || [];
-  document.getElementById("glossary").innerHTML = terms.map(k =>
-    `<dt id="${k}">${esc(I18N.t("g_" + k))}</dt><dd>${esc(I18N.t("g_" + k + "_text"))}</dd>`).join("");
+  const content = document.getElementById("content");
+  content.innerHTML = `<p>${esc(I18N.t("g_intro"))}</p><dl id="glossary" class="glossary panel">` +
+    terms.map(k => `<dt id="${k}">${esc(I18N.t("g_" + k))}</dt><dd>${esc(I18N.t("g_" + k + "_text"))}</dd>`).join("") +
+    "</dl>";
+  content.setAttribute("aria-busy", "false");
   if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
 }
 

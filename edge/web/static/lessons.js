@@ -33,7 +33,7 @@ function trendSeries() {
 
 function render() {
   if (!lessons.length) {
-    $("history").innerHTML = `<p class="notice">${t("no_lessons")}</p>`;
+    $("content").innerHTML = `<p class="notice">${t("no_lessons")}</p>`;
     return;
   }
   const heads = ["h_date", "h_time", "h_mode", "h_minutes", "h_present", "h_headup", "h_hands", "h_qa", "h_wait",
@@ -41,7 +41,7 @@ function render() {
   const oldestFirst = [...lessons].reverse();
   const series = trendSeries();
   const legend = series.map(s => `<span><i style="background:${s.color}"></i>${s.label}</span>`).join("");
-  $("history").innerHTML =
+  $("content").innerHTML =
     `<section class="panel" id="trends"><h2>${t("trends")}</h2><div class="legend">${legend}</div>` +
     `<svg id="chart-trends" class="chart" role="img"></svg></section>` +
     `<section class="panel"><table class="history"><thead><tr>${heads.map(h => `<th>${t(h)}</th>`).join("")}</tr></thead>` +
@@ -50,7 +50,7 @@ function render() {
     x: i + 1, values: Object.fromEntries(series.map(s => [s.key, dig(rec.metrics, s.key)])),
   }));
   Charts.timeline($("chart-trends"), points, series, t("lesson_no"), 1);
-  $("history").setAttribute("aria-busy", "false");
+  $("content").setAttribute("aria-busy", "false");
 }
 
 async function main() {
@@ -58,7 +58,7 @@ async function main() {
   $("lang").addEventListener("click", () => I18N.toggle().then(render));
   const r = await fetch("/api/lessons?limit=200");
   if (!r.ok) {
-    $("history-message").textContent = `${t("error", { msg: r.status })}`;
+    $("page-message").textContent = `${t("error", { msg: r.status })}`;
     return;
   }
   lessons = await r.json();  // newest first

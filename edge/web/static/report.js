@@ -186,28 +186,31 @@ function render() {
   const lesson = detail.lesson, m = lesson.metrics;
   const start = wallTime(lesson, lesson.start), end = wallTime(lesson, lesson.end);
   const date = new Date(start * 1000).toLocaleDateString(I18N.lang === "zh" ? "zh-CN" : "en-GB");
-  $("report-when").textContent = `${t("mode_" + lesson.mode)} · ` + t("report_when", {
+  $("page-status").textContent = `${t("mode_" + lesson.mode)} · ` + t("report_when", {
     date, start: Lesson.clock(start, I18N.lang), end: Lesson.clock(end, I18N.lang),
     min: Math.round((lesson.end - lesson.start) / 60) });
   const parts = lesson.mode === "pe"
     ? [overview(m), peSection(m), envSection(m), recorded()]
     : [overview(m), timelines(), stSection(m), participation(m), qaSection(m), teacherSection(m), talkSection(m),
       envSection(m), recorded()];
-  $("report").innerHTML = parts.join("");
-  $("report").setAttribute("aria-busy", "false");
+  $("content").innerHTML = parts.join("");
+  $("content").setAttribute("aria-busy", "false");
   renderCharts(m);
 }
 
 async function main() {
+  const exportUrl = format => `/api/lessons/${lessonId}/export?format=${format}`;
+  $("page-actions").innerHTML =
+    `<a id="export-csv" class="button" data-i18n="export_csv" href="${exportUrl("csv")}"></a>` +
+    `<a id="export-json" class="button" data-i18n="export_json" href="${exportUrl("json")}"></a>` +
+    `<button id="print" data-i18n="print"></button>`;
   await I18N.load(I18N.lang);
   $("lang").addEventListener("click", () => I18N.toggle().then(render));
   $("print").addEventListener("click", () => window.print());
-  $("export-csv").href = `/api/lessons/${lessonId}/export?format=csv`;
-  $("export-json").href = `/api/lessons/${lessonId}/export?format=json`;
   window.addEventListener("beforeprint", render);  // charts drawn for the paper's width
   const r = await fetch(`/api/lessons/${lessonId}`);
   if (!r.ok) {
-    $("report-message").textContent = t("not_found");
+    $("page-message").textContent = t("not_found");
     return;
   }
   detail = await r.json();
