@@ -81,8 +81,9 @@ def export_lesson(request: Request, lesson_id: int,
     detail = _lesson_detail(_store(request), lesson_id)
     name = f"lesson-{lesson_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
-    if format == "json":
-        body = json.dumps(detail, ensure_ascii=False, indent=1)
+    if format == "json":  # the same fields as /api/lessons/<id>
+        body = json.dumps(LessonDetail.model_validate(detail).model_dump(mode="json"),
+                          ensure_ascii=False, indent=1)
         return Response(body, media_type="application/json", headers=headers)
     return Response(_csv([*detail["windows"], detail["lesson"]]), media_type="text/csv; charset=utf-8",
                     headers=headers)
