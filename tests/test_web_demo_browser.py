@@ -262,6 +262,19 @@ def test_pe_demo_shows_the_pe_view_with_time_bases_on_a_phone(tmp_path):
         smallest, where = browser.evaluate(MIN_TEXT_PX)
         assert smallest >= 12, where
         _keep(browser, tmp_path, "demo_pe_phone.png")
+
+        # The PE lesson's report: density against the targets, heart-rate zones, station counts.
+        assert daemon.http.post("/api/lesson/end", headers=daemon.auth).status_code == 200
+        daemon.wait_for(lambda: daemon.http.get("/api/lessons", headers=daemon.auth).json(), 10,
+                        "the PE lesson stored")
+        lesson_id = daemon.http.get("/api/lessons", headers=daemon.auth).json()[0]["id"]
+        browser.goto(f"http://127.0.0.1:{port}/lessons/{lesson_id}")
+        browser.wait_for("document.getElementById('content')?.getAttribute('aria-busy') === 'false'", 15)
+        pe = browser.evaluate("document.getElementById('r-pe').textContent")
+        assert "目标 75%" in pe and "目标 50%" in pe and "mat-1" in pe and "rope-1" in pe
+        assert browser.evaluate("document.querySelectorAll('#r-pe #hr-zones .stacked span').length") == 4
+        assert browser.evaluate("!!document.getElementById('r-env') && !document.getElementById('r-st')")
+        _keep(browser, tmp_path, "report_pe_phone.png")
         assert browser.console_errors() == []
     finally:
         browser.close()

@@ -27,6 +27,7 @@ candidate: the counts are of turn-taking, which is what the research on wait tim
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -82,13 +83,17 @@ def merge_segments(segments: Iterable[Segment], gap: float) -> list[Segment]:
 
 
 def _turns(teacher: list[Segment], onsets: list[float], rules: QaRules) -> list[Segment]:
-    """Teacher speech joined over short pauses, except where a student response starts."""
+    """Teacher speech joined over short pauses, except where a student response starts.
+
+    ``onsets`` must be sorted.
+    """
     turns: list[Segment] = []
     for seg in merge_segments(teacher, 0.0):
         if turns:
             last = turns[-1]
             gap = seg.start - last.end
-            interrupted = any(last.end - _EPS <= t < seg.start for t in onsets)
+            i = bisect_left(onsets, last.end - _EPS)
+            interrupted = i < len(onsets) and onsets[i] < seg.start
             if gap < rules.min_pause_s - _EPS and not interrupted:
                 turns[-1] = Segment(last.start, max(last.end, seg.end))
                 continue
