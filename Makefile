@@ -3,11 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo demo-pe test bench clean install upgrade uninstall
+.PHONY: setup demo demo-pe test test-deps bench clean install upgrade uninstall
 
 $(BIN)/edge: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(BIN)/edge
 
@@ -20,6 +20,10 @@ demo: setup
 demo-pe: setup
 	$(BIN)/python sensors/demo/make_pe_demo_scene.py state/pe_demo.jsonl
 	$(BIN)/edge run --config config/demo_pe.toml
+
+# System packages and PostgreSQL the tests need (as root; see .ci/test-deps).
+test-deps:
+	bash .ci/test-deps
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scenegen import Scene, classroom_scene, write_scene_file
 
-from edge.classroom.events import HoldEvent, StandState
+from edge.metrics.classroom.events import HoldEvent, StandState
 from edge.config import EdgeConfig, ZonesConfig
-from edge.session import LessonSession
+from edge.lesson.session import LessonSession
 from sensors.scene import SceneSource
 
 
@@ -165,10 +165,10 @@ def assert_close(a: dict, b: dict) -> None:
 def test_teacher_position_shares_by_third_of_the_picture_and_distance_unit():
     from scenegen import TEACHER, TEACHER_SCALE
 
-    from edge.classroom.teacher import TeacherObserver, TeacherTally
+    from edge.metrics.classroom.teacher import TeacherObserver, TeacherTally
     from edge.config.metrics import ClassroomConfig
-    from edge.people import TrackedPerson
-    from edge.zone_geometry import ZoneGeometry
+    from edge.tracking.people import TrackedPerson
+    from edge.geometry.zones import ZoneGeometry
 
     observer = TeacherObserver(ZoneGeometry(None), ClassroomConfig())
     tally = TeacherTally()

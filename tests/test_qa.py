@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scenegen import classroom_scene
 
-from edge.classroom.exchanges import QaRules, Segment, find_exchanges, qa_metrics
+from edge.metrics.classroom.exchanges import QaRules, Segment, find_exchanges, qa_metrics
 from edge.config import EdgeConfig
-from edge.session import LessonSession
+from edge.lesson.session import LessonSession
 from sensors.samples import AudioFeatures, PoseSample
 from sensors.scene import SceneHeader, SceneSource, write_scene
 from tests.daemon_process import SCENE

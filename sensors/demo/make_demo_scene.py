@@ -25,7 +25,7 @@ PEOPLE_HZ = 2.0
 ENV_EVERY_S = 5.0
 # One letter per 10 s: T teacher talks, S students talk, Q quiet practice (everyone writing).
 AUDIO_SCRIPT = "TTSTQQTSTTST"
-# Question and answer (edge/classroom/exchanges.py): before each S slot's answer the room is
+# Question and answer (edge/metrics/classroom/exchanges.py): before each S slot's answer the room is
 # quiet this long (the teacher's wait time, s); one question nobody answers (the teacher waits,
 # then goes on); one student speaking up during quiet practice (student-initiated).
 ANSWER_WAITS = {2: 1.5, 7: 3.0, 10: 4.0}
