@@ -217,6 +217,13 @@ def test_ended_lesson_report_prints_to_pdf_with_its_charts(demo, tmp_path):
         assert 1 <= pages <= 4, pages
         (SCREENSHOTS / "report.pdf").write_bytes(pdf)
         assert browser.evaluate("document.querySelectorAll('#chart-rates path').length") == 2
+        # On a phone the report's charts are redrawn at its width, text no smaller than 12 px.
+        browser.send("Emulation.setDeviceMetricsOverride", width=PHONE[0], height=PHONE[1],
+                     deviceScaleFactor=1, mobile=False)
+        browser.wait_for(f"document.getElementById('chart-rates').viewBox.baseVal.width <= {PHONE[0]}", 5)
+        smallest, where = browser.evaluate(MIN_TEXT_PX)
+        assert smallest >= 12, where
+        _keep(browser, tmp_path, "report_phone.png")
 
         # Exports and the history list.
         csv = daemon.http.get(f"/api/lessons/{lesson['id']}/export?format=csv", headers=daemon.auth)
@@ -274,6 +281,8 @@ def test_pe_demo_shows_the_pe_view_with_time_bases_on_a_phone(tmp_path):
         assert "目标 75%" in pe and "目标 50%" in pe and "mat-1" in pe and "rope-1" in pe
         assert browser.evaluate("document.querySelectorAll('#r-pe #hr-zones .stacked span').length") == 4
         assert browser.evaluate("!!document.getElementById('r-env') && !document.getElementById('r-st')")
+        smallest, where = browser.evaluate(MIN_TEXT_PX)
+        assert smallest >= 12, where  # the report on a phone too
         _keep(browser, tmp_path, "report_pe_phone.png")
         assert browser.console_errors() == []
     finally:

@@ -56,6 +56,8 @@ function render() {
 async function main() {
   await I18N.load(I18N.lang);
   $("lang").addEventListener("click", () => I18N.toggle().then(render));
+  let resizing = null;  // charts are drawn at their on-screen size: redraw at a new width
+  window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(render, 150); });
   const r = await fetch("/api/lessons?limit=200");
   if (!r.ok) {
     $("page-message").textContent = `${t("error", { msg: r.status })}`;

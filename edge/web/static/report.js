@@ -206,6 +206,8 @@ async function main() {
     `<button id="print" data-i18n="print"></button>`;
   await I18N.load(I18N.lang);
   $("lang").addEventListener("click", () => I18N.toggle().then(render));
+  let resizing = null;  // charts are drawn at their on-screen size: redraw at a new width
+  window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(render, 150); });
   $("print").addEventListener("click", () => window.print());
   window.addEventListener("beforeprint", render);  // charts drawn for the paper's width
   const r = await fetch(`/api/lessons/${lessonId}`);
