@@ -12,6 +12,7 @@ from web_fixtures import Browser, ScenePlayer, serve
 
 from edge.config import EdgeConfig
 from edge.lesson.live import LiveState
+from edge.store import Store
 from edge.web import create_app
 from edge.web.auth import Tokens
 
@@ -24,7 +25,8 @@ def page(tmp_path: Path):
     live = LiveState("classroom")
     store_path = tmp_path / "edge.db"
     player = ScenePlayer(config, live, store_path, classroom_scene("TTTSSTTBSSQQ"))
-    app = create_app(config, live, None, player, tokens=TOKENS)
+    with Store(store_path) as store:  # the app reads the file the player writes, as in the daemon
+        app = create_app(config, live, store, player, tokens=TOKENS)
     browser = Browser(tmp_path / "profile")
     try:
         with serve(app, live) as base:

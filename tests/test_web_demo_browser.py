@@ -186,6 +186,11 @@ def test_ended_lesson_report_prints_to_pdf_with_its_charts(demo, tmp_path):
     lesson = daemon.http.get("/api/lessons", headers=daemon.auth).json()[0]
     browser = Browser(tmp_path / "profile")
     try:
+        # The live page of the ended lesson links its report.
+        browser.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
+        browser.wait_for("document.getElementById('report-link')?.hidden === false", 15)
+        assert browser.evaluate("document.getElementById('report-link').getAttribute('href')") == \
+            f"/lessons/{lesson['id']}"
         browser.goto(f"http://127.0.0.1:{port}/lessons/{lesson['id']}?token={TOKEN}&lang=zh")
         browser.wait_for("document.getElementById('content')?.getAttribute('aria-busy') === 'false'", 15)
         for section in ("r-overview", "r-timeline", "r-st", "r-participation", "r-qa", "r-teacher",

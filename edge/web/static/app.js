@@ -184,6 +184,22 @@ function renderST() {
       : t("st_provisional", { rt: fig.rt.toFixed(2), ch: fig.ch.toFixed(2), n: fig.n, need: Lesson.ST_MIN_SAMPLES });
 }
 
+// Once the lesson ended: its stored record (the store numbers lessons; the live page knows the
+// record only), found by its times, size and mode, for a link to its report.
+let reportFor = null;
+async function linkReport() {
+  const rec = ended() ? state.lesson_record : null;
+  const link = $("report-link");
+  if (!rec) { link.hidden = true; reportFor = null; return; }
+  if (reportFor === rec) return;
+  reportFor = rec;
+  const r = await fetch("/api/lessons?limit=20");
+  const stored = r.ok ? (await r.json()).find(x => x.start === rec.start && x.end === rec.end &&
+    x.mode === rec.mode && x.n === rec.n) : null;
+  link.hidden = !stored;
+  if (stored) link.href = `/lessons/${stored.id}`;
+}
+
 function renderLesson() {
   const l = state.lesson;
   let text = t("no_lesson");
@@ -227,6 +243,7 @@ function render() {
   renderST();
   renderWindows();
   renderStatus();
+  linkReport();
 }
 
 // -- live updates ----------------------------------------------------------------------------
