@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-deps bench clean install upgrade uninstall
+.PHONY: setup demo demo-pe test test-deps bench clean install upgrade uninstall
 
 $(BIN)/edge: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,6 +15,11 @@ setup: $(BIN)/edge
 
 demo: setup
 	$(BIN)/edge run --config config/demo.toml
+
+# The PE view: a synthetic PE lesson, generated into state/ (not committed), then the daemon.
+demo-pe: setup
+	$(BIN)/python sensors/demo/make_pe_demo_scene.py state/pe_demo.jsonl
+	$(BIN)/edge run --config config/demo_pe.toml
 
 # System packages and PostgreSQL the tests need (as root; see .ci/test-deps).
 test-deps:

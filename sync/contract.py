@@ -43,7 +43,7 @@ _CLASSROOM = {
     **{k: _NUM for k in ("students_present", "hand_raises", "hand_raise_rate", "participation",
                          "standing", "stand_events", "head_up_rate", "writing_rate",
                          "activity_index")},
-    **{k: _OBJ for k in ("teacher", "audio", "st")},
+    **{k: _OBJ for k in ("teacher", "audio", "st", "qa")},
 }
 _PE = {
     **{k: _NUM for k in ("participants", "exercise_density_group", "exercise_density_mean",

@@ -160,3 +160,24 @@ def assert_close(a: dict, b: dict) -> None:
             assert value == pytest.approx(b[key], rel=0.01, abs=1e-3), key
         else:
             assert value == b[key], key
+
+
+def test_teacher_position_shares_by_third_of_the_picture_and_distance_unit():
+    from scenegen import TEACHER, TEACHER_SCALE
+
+    from edge.metrics.classroom.teacher import TeacherObserver, TeacherTally
+    from edge.config.metrics import ClassroomConfig
+    from edge.tracking.people import TrackedPerson
+    from edge.geometry.zones import ZoneGeometry
+
+    observer = TeacherObserver(ZoneGeometry(None), ClassroomConfig())
+    tally = TeacherTally()
+    # 2 frames at the left, 1 in the centre, 5 at the right of a 1920 px picture
+    for x in [300.0] * 2 + [960.0] + [1700.0] * 5:
+        kp = TEACHER.copy()
+        kp[:, :2] = kp[:, :2] * TEACHER_SCALE + (x, 1000.0)
+        observer.observe(TrackedPerson(track=1, kp=kp, role="teacher"), [tally], 1920)
+    metrics = tally.metrics(ZoneGeometry(None))
+    assert metrics["position_shares"] == pytest.approx({"left": 2 / 8, "centre": 1 / 8, "right": 5 / 8})
+    assert metrics["distance_unit"] == "body_scales"  # no floor calibration: not metres
+    assert metrics["distance"] > 0

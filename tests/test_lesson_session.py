@@ -59,6 +59,7 @@ def test_engines_per_mode():
         "classroom",
         "audio",
         "st",
+        "qa",
         "env",
     }
     assert {e.name for e in engines_for_mode("pe", config, None)} == {"pe", "env"}

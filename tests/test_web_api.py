@@ -140,6 +140,42 @@ def test_live_and_lessons_follow_a_real_lesson(setup):
     assert client.get("/api/live", headers=TEACHER).json()["lesson_record"]["type"] == "lesson"
 
 
+def test_lesson_export_as_csv_and_json_and_the_report_pages(setup):
+    import csv
+    import io
+
+    client, player, *_ = setup
+    client.post("/api/lesson/start", headers=TEACHER)
+    player.advance_to(95.0)
+    client.post("/api/lesson/end", headers=TEACHER)
+    lesson_id = client.get("/api/lessons", headers=TEACHER).json()[0]["id"]
+    detail = client.get(f"/api/lessons/{lesson_id}", headers=TEACHER).json()
+
+    got = client.get(f"/api/lessons/{lesson_id}/export?format=json", headers=TEACHER)
+    assert got.headers["content-disposition"] == f'attachment; filename="lesson-{lesson_id}.json"'
+    assert got.json() == detail
+    got = client.get(f"/api/lessons/{lesson_id}/export", headers=TEACHER)  # CSV by default
+    assert got.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(got.text.lstrip("\ufeff"))))
+    assert [r["type"] for r in rows] == ["window"] * 4 + ["lesson"]
+    lesson = rows[-1]
+    assert float(lesson["head_up_rate"]) == pytest.approx(detail["lesson"]["metrics"]["head_up_rate"])
+    assert lesson["st.samples"] == detail["lesson"]["metrics"]["st"]["samples"]  # nested: dotted
+    assert int(lesson["qa.exchanges"]) == detail["lesson"]["metrics"]["qa"]["exchanges"]
+    assert client.get("/api/lessons/999/export", headers=TEACHER).status_code == 404
+    assert client.get(f"/api/lessons/{lesson_id}/export?format=xls", headers=TEACHER).status_code == 422
+    assert client.get(f"/api/lessons/{lesson_id}/export").status_code == 401
+
+    # The pages: the shell with the page's script, behind the same login as the live page.
+    pages = ((f"/lessons/{lesson_id}", "report"), ("/lessons", "lessons"), ("/glossary", "glossary"))
+    assert [client.get(path).status_code for path, _ in pages] == [401] * 3
+    for path, script in pages:
+        assert client.get(f"{path}?token={TOKENS.teacher}").status_code == 200  # logs in
+        page = client.get(path)
+        assert page.status_code == 200 and f'src="/static/{script}.js"' in page.text
+        assert "{{" not in page.text
+
+
 def test_metrics_export_edge_counters(setup):
     client, player, live, *_ = setup
     live.update_camera("front", state="streaming", fps_analysed=2.5, fps_skipped=22.5,

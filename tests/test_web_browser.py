@@ -12,6 +12,7 @@ from web_fixtures import Browser, ScenePlayer, serve
 
 from edge.config import EdgeConfig
 from edge.lesson.live import LiveState
+from edge.store import Store
 from edge.web import create_app
 from edge.web.auth import Tokens
 
@@ -24,7 +25,8 @@ def page(tmp_path: Path):
     live = LiveState("classroom")
     store_path = tmp_path / "edge.db"
     player = ScenePlayer(config, live, store_path, classroom_scene("TTTSSTTBSSQQ"))
-    app = create_app(config, live, None, player, tokens=TOKENS)
+    with Store(store_path) as store:  # the app reads the file the player writes, as in the daemon
+        app = create_app(config, live, store, player, tokens=TOKENS)
     browser = Browser(tmp_path / "profile")
     try:
         with serve(app, live) as base:
@@ -85,6 +87,29 @@ def test_live_page_updates_switches_language_and_has_no_console_errors(page, tmp
     browser.evaluate("document.getElementById('end').click()")
     browser.wait_for("document.getElementById('start').disabled === false", 5)
     assert "Rt" in browser.evaluate("document.getElementById('st-summary').textContent")
+    assert browser.console_errors() == []
+
+
+def test_lesson_type_appears_only_from_ten_st_samples(page, tmp_path):
+    browser, base, player, _live = page
+    player.start_lesson()
+    player.advance_to(121.0)  # 4 S-T samples of the scene's 12
+    browser.goto(f"{base}/?token={TOKENS.teacher}&lang=en")
+    browser.wait_for("document.querySelectorAll('#windows li').length === 4", 15)
+    value = "document.querySelector('#card-type .value').textContent"
+    assert browser.evaluate(value) == "Not yet"
+    assert "4 samples so far" in browser.evaluate("document.querySelector('#card-type .sub').textContent")
+    assert browser.evaluate("document.querySelector('#rt-ch circle').classList.contains('provisional')")
+    player.advance_to(271.0)  # 9 samples: still not enough
+    browser.wait_for("document.querySelectorAll('#windows li').length === 8", 5)  # the log shows 8
+    browser.wait_for("Lesson.stSamples(state.windows).length === 9", 5)
+    assert browser.evaluate(value) == "Not yet"
+    player.advance_to(301.0)  # the tenth sample: the type is given, with its basis
+    browser.wait_for("Lesson.stSamples(state.windows).length === 10", 5)
+    assert browser.evaluate(value) in {"lecture", "dialogue", "mixed", "practice"}
+    assert browser.evaluate("document.querySelector('#card-type .sub').textContent") == "from 10 samples"
+    assert not browser.evaluate("document.querySelector('#rt-ch circle').classList.contains('provisional')")
+    assert "10 samples" in browser.evaluate("document.getElementById('st-summary').textContent")
     assert browser.console_errors() == []
 
 

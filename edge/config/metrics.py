@@ -30,6 +30,24 @@ class ClassroomConfig(StrictModel):
     silence_dba: float = Field(
         40.0, ge=0, le=120, description="Non-speech audio quieter than this counts as silence."
     )
+    qa_min_pause_s: float = Field(
+        1.0, gt=0, le=10,
+        description="A pause in teacher speech this long hands over to the students (Q&A).",
+    )
+    qa_min_turn_s: float = Field(
+        1.0, ge=0, le=60, description="Teacher turns shorter than this are not questions."
+    )
+    qa_answer_within_s: float = Field(
+        10.0, gt=0, le=60,
+        description="A student response this soon after the teacher stops answers; a longer "
+        "silence is seat work, not a question.",
+    )
+    qa_min_answer_s: float = Field(
+        1.0, ge=0, le=30, description="Student speech or standing shorter than this is noise."
+    )
+    qa_rowe_wait_s: float = Field(
+        3.0, gt=0, le=30, description="Wait time counted as long enough (Rowe: 3-5 s)."
+    )
     kp_min_score: float = Field(0.3, ge=0, le=1, description="Keypoints scoring less are unseen.")
     track_min_person_score: float = Field(
         0.3, ge=0, le=1, description="Detections scoring less are never tracked."
@@ -69,6 +87,8 @@ class ClassroomConfig(StrictModel):
     def _hysteresis(self) -> "ClassroomConfig":
         if self.sit_rise >= self.stand_rise:
             raise ValueError("classroom.sit_rise must be smaller than classroom.stand_rise")
+        if self.qa_answer_within_s < self.qa_min_pause_s:
+            raise ValueError("classroom.qa_answer_within_s must not be smaller than qa_min_pause_s")
         return self
 
 

@@ -15,6 +15,7 @@ from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, P
 
 from edge.metrics.audio.metrics import AudioEngine
 from edge.metrics.classroom import ClassroomEngine
+from edge.metrics.classroom.qa_engine import QaEngine
 from edge.config import EdgeConfig, ZonesConfig
 from edge.config.sources import TimetableEntry
 from edge.metrics.base import MetricEngine
@@ -42,6 +43,7 @@ def engines_for_mode(
             classroom,
             AudioEngine(config.classroom),
             STEngine(config.classroom, zones, students_standing=classroom.students_standing),
+            QaEngine(config.classroom, students_standing=classroom.students_standing),
             EnvironmentEngine(config.environment),
         ]
     if mode == "pe":

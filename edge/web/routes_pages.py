@@ -1,4 +1,5 @@
-"""The pages and their files: teacher page, calibration page, static assets, offline API docs.
+"""The pages and their files: teacher page, lesson reports and history, glossary, calibration
+page, static assets, offline API docs.
 
 Opening a page as ``/?token=<token>`` sets the session cookie and moves to the clean URL with
 ``history.replaceState`` first, so the token does not stay in the address bar or the history.
@@ -31,6 +32,8 @@ __all__ = ["STATIC_DIR", "assets_router", "pages_router"]
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 COOKIE_MAX_AGE = 180 * 24 * 3600  # a school term: the page on the classroom PC stays logged in
+# The report, history and glossary pages share one shell: script name and title key go in.
+_DOCUMENT = (STATIC_DIR / "document.html").read_text(encoding="utf-8")
 
 pages_router = APIRouter(include_in_schema=False)
 assets_router = APIRouter(include_in_schema=False, dependencies=[Depends(require_teacher)])
@@ -49,8 +52,12 @@ _LEAVE_LOGIN = """<!doctype html><html><head><meta charset="utf-8"><title>classr
 </head><body></body></html>"""
 
 
-def _page(request: Request, token: str | None, name: str, role_needed: str | None) -> Response:
-    """Serve ``name`` to a client holding the role, or log it in from ``?token=``."""
+def _page(request: Request, token: str | None, name: str, role_needed: str | None,
+          title: str | None = None) -> Response:
+    """Serve ``name`` to a client holding the role, or log it in from ``?token=``.
+
+    With ``title`` (an i18n key), ``name`` is the script of a page in the document shell.
+    """
     state: Any = request.app.state
     if state.lan_only and not client_allowed(request.client and request.client.host):
         return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
@@ -74,6 +81,9 @@ def _page(request: Request, token: str | None, name: str, role_needed: str | Non
         return HTMLResponse(_LOGIN.replace("{status}", "401"), status_code=401)
     if role_needed == TECHNICIAN and role != TECHNICIAN:
         return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
+    if title is not None:
+        html = _DOCUMENT.replace("{{page}}", name).replace("{{title}}", title)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
     return FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-store"})
 
 
@@ -94,6 +104,24 @@ def _logged_in(request: Request, cookie: str) -> Response:
 @pages_router.get("/")
 def index(request: Request, token: str | None = None) -> Response:
     return _page(request, token, "index.html", None)
+
+
+@pages_router.get("/lessons")
+def lessons_page(request: Request, token: str | None = None) -> Response:
+    """The history of this device's lessons, with trends."""
+    return _page(request, token, "lessons", None, title="history_title")
+
+
+@pages_router.get("/lessons/{lesson_id}")
+def report_page(request: Request, lesson_id: int, token: str | None = None) -> Response:
+    """One lesson's report (the page loads ``/api/lessons/<id>``)."""
+    return _page(request, token, "report", None, title="report_title")
+
+
+@pages_router.get("/glossary")
+def glossary_page(request: Request, token: str | None = None) -> Response:
+    """What every metric means (zh/en)."""
+    return _page(request, token, "glossary", None, title="g_title")
 
 
 @pages_router.get("/calibration")

@@ -3,8 +3,9 @@
 25 students seated in five rows (back row small at the top of the image, front row large at the
 bottom) and a teacher walking along the front, seen by a camera above the board; students raise
 hands now and then, everyone writes during a quiet-practice stretch, one student answers
-standing. Audio follows a teacher/student script, a few heart-rate bands and the room's
-environment (CO2 rising as the air gets used) are simulated too. The script is periodic, so the
+standing. Audio follows a teacher/student script with known question-answer exchanges (three
+answered after 1.5, 3 and 4 s, one unanswered after 2.5 s, one student remark); a few heart-rate
+bands and the room's environment (CO2 rising as the air gets used) are simulated too. The script is periodic, so the
 daemon can loop the file without a jump. Deterministic: run it again to reproduce the file.
 
     python sensors/demo/make_demo_scene.py [OUT]
@@ -24,6 +25,13 @@ PEOPLE_HZ = 2.0
 ENV_EVERY_S = 5.0
 # One letter per 10 s: T teacher talks, S students talk, Q quiet practice (everyone writing).
 AUDIO_SCRIPT = "TTSTQQTSTTST"
+# Question and answer (edge/metrics/classroom/exchanges.py): before each S slot's answer the room is
+# quiet this long (the teacher's wait time, s); one question nobody answers (the teacher waits,
+# then goes on); one student speaking up during quiet practice (student-initiated).
+ANSWER_WAITS = {2: 1.5, 7: 3.0, 10: 4.0}
+UNANSWERED = (34.0, 36.5)
+REMARK = (55.0, 57.0)
+STAND = (73.0, 79.0)  # the student who answers standing (slot 7)
 ZONES = {
     "teacher": [[0, 930], [1920, 930], [1920, 1080], [0, 1080]],
     "board": [[0, 930], [560, 930], [560, 1080], [0, 1080]],
@@ -82,6 +90,19 @@ def place(template: dict, x: float, y: float, scale: float, rng: random.Random) 
              template[k][2]] for k in KEYPOINTS]
 
 
+def letter_at(t: float) -> str:
+    """The audio script's letter at ``t``, with the answer waits and the two extra moments."""
+    slot = int(t // 10) % len(AUDIO_SCRIPT)
+    letter = AUDIO_SCRIPT[slot]
+    if letter == "S" and t - 10 * slot < ANSWER_WAITS.get(slot, 0.0):
+        return "Q"
+    if UNANSWERED[0] <= t < UNANSWERED[1]:
+        return "Q"
+    if REMARK[0] <= t < REMARK[1]:
+        return "S"
+    return letter
+
+
 def people_at(t: float, seats: list[dict], rng: random.Random) -> list[dict]:
     letter = AUDIO_SCRIPT[int(t // 10) % len(AUDIO_SCRIPT)]
     out = []
@@ -92,7 +113,7 @@ def people_at(t: float, seats: list[dict], rng: random.Random) -> list[dict]:
         if any(start <= t < start + length for start, length in seat["raises"]):
             pose.update(RAISED)
         y = seat["y"]
-        if i == 12 and 70 <= t < 76:  # one student stands up to answer
+        if i == 12 and STAND[0] <= t < STAND[1]:  # one student stands up to answer
             y -= 0.9 * seat["scale"]
         out.append({"kp": place(pose, seat["x"], y, seat["scale"], rng)})
     # The teacher walks back and forth along the front; periodic, so the loop has no jump.
@@ -102,7 +123,7 @@ def people_at(t: float, seats: list[dict], rng: random.Random) -> list[dict]:
 
 
 def audio_at(t: float, rng: random.Random) -> dict:
-    letter = AUDIO_SCRIPT[int(t // 10) % len(AUDIO_SCRIPT)]
+    letter = letter_at(t)
     speech, teacher, dba = {"T": (0.9, 0.85, 60), "S": (0.8, 0.1, 63), "Q": (0.05, 0.02, 38)}[letter]
     return {"speech": round(min(1, max(0, speech + rng.gauss(0, 0.04))), 3),
             "teacher_speech": round(min(1, max(0, teacher + rng.gauss(0, 0.04))), 3),

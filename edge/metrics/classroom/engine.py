@@ -96,7 +96,7 @@ class ClassroomEngine:
         for person in people:
             if person.role == "teacher":
                 self._students.pop(person.track, None)
-                self._teacher.observe(person, [tl.teacher for tl in tallies])
+                self._teacher.observe(person, [tl.teacher for tl in tallies], size[0])
             else:
                 students.append(person)
         dt = float(np.median(self._intervals)) if self._intervals else _DEFAULT_DT

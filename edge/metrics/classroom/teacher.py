@@ -1,8 +1,9 @@
-"""The teacher's whereabouts: share of time in the teacher and board zones, distance walked."""
+"""The teacher's whereabouts: share of time in the teacher and board zones, in each third of the
+camera's picture (left, centre, right), and distance walked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,7 +12,9 @@ from edge.tracking.people import TrackedPerson
 from edge.perception.features import body_scales, floor_points, raised_arms
 from edge.geometry.zones import ZoneGeometry
 
-__all__ = ["TeacherObserver", "TeacherTally", "writing_at_board"]
+__all__ = ["THIRDS", "TeacherObserver", "TeacherTally", "writing_at_board"]
+
+THIRDS = ("left", "centre", "right")  # of the picture, as the camera sees the room
 
 
 @dataclass
@@ -22,15 +25,22 @@ class TeacherTally:
     in_zone: int = 0
     at_board: int = 0
     distance: float = 0.0
+    # frames with the teacher's feet in the left, centre and right third of the image
+    thirds: list[int] = field(default_factory=lambda: [0, 0, 0])
 
     def metrics(self, geometry: ZoneGeometry) -> dict | None:
         """SPEC 5 ``teacher`` block; None when the teacher was never seen (no source)."""
         if self.frames == 0:
             return None
+        placed = sum(self.thirds)
         return {
             "zone_share": self.in_zone / self.frames if geometry.teacher is not None else None,
             "board_share": self.at_board / self.frames if geometry.board is not None else None,
             "distance": self.distance,
+            "distance_unit": "m" if geometry.floor is not None else "body_scales",
+            # where along the front the teacher stood (from the camera's view): no path is kept
+            "position_shares": {name: n / placed for name, n in zip(THIRDS, self.thirds, strict=True)}
+            if placed else None,
         }
 
 
@@ -48,8 +58,8 @@ class TeacherObserver:
         self._track: int | None = None
         self._anchor: np.ndarray | None = None
 
-    def observe(self, person: TrackedPerson, tallies: list[TeacherTally]) -> None:
-        """Add one teacher frame to each tally."""
+    def observe(self, person: TrackedPerson, tallies: list[TeacherTally], width: int) -> None:
+        """Add one teacher frame (of an image ``width`` pixels wide) to each tally."""
         foot, scale = _foot_and_scale(person, self.cfg.kp_min_score)
         step = 0.0
         if person.track != self._track:
@@ -62,11 +72,14 @@ class TeacherObserver:
                 self._anchor = foot
         in_zone = foot is not None and bool(self.geometry.in_teacher(foot))
         at_board = foot is not None and bool(self.geometry.in_board(foot))
+        third = min(2, max(0, int(3 * float(foot[0]) / width))) if foot is not None and width else None
         for tally in tallies:
             tally.frames += 1
             tally.in_zone += in_zone
             tally.at_board += at_board
             tally.distance += step
+            if third is not None:
+                tally.thirds[third] += 1
 
     def _length(self, a: np.ndarray, b: np.ndarray, scale: float) -> float:
         wa, wb = self.geometry.to_floor(a), self.geometry.to_floor(b)

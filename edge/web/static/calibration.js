@@ -8,6 +8,7 @@ const $ = id => document.getElementById(id);
 function say(text, error = false) {
   $("message").textContent = text;
   $("message").classList.toggle("error", error);
+  delete $("message").dataset.kind;
 }
 
 async function api(path, options) {
@@ -24,13 +25,39 @@ async function loadCameras() {
   const ids = await (await api("/api/calibration/cameras")).json();
   $("camera").innerHTML = ids.map(id => `<option>${esc(id)}</option>`).join("");
   if (!ids.length) say("No camera configured · 未配置摄像头", true);
+  return ids;
+}
+
+function snapshotUrl(camera) {
+  // A fresh URL each time: the snapshot is never cached (the server also sends no-store).
+  return `/api/calibration/snapshot?camera=${encodeURIComponent(camera)}&t=${Date.now()}`;
+}
+
+// Open on the first camera that has a picture (a scene file or a camera still connecting has
+// none); the first camera when none has.
+async function firstWithPicture(ids) {
+  for (const id of ids) {
+    const r = await fetch(snapshotUrl(id), { method: "GET" }).catch(() => null);
+    if (r && r.ok) return id;
+  }
+  return ids[0];
 }
 
 function loadSnapshot() {
   const camera = $("camera").value;
   if (!camera) return;
-  // A fresh URL each time: the snapshot is never cached (the server also sends no-store).
-  $("snapshot").src = `/api/calibration/snapshot?camera=${encodeURIComponent(camera)}&t=${Date.now()}`;
+  $("snapshot").src = snapshotUrl(camera);
+}
+
+function snapshotLoaded() {
+  // A picture arrived: an earlier "no snapshot" error no longer holds.
+  if ($("message").classList.contains("error") && $("message").dataset.kind === "snapshot") say("");
+  render();
+}
+
+function snapshotFailed() {
+  say("No snapshot from this camera · 无法获取快照", true);
+  $("message").dataset.kind = "snapshot";
 }
 
 function imagePoint(event) {
@@ -131,9 +158,9 @@ async function save() {
 
 async function main() {
   $("overlay").addEventListener("click", e => { draft.push(imagePoint(e)); render(); });
-  $("snapshot").addEventListener("load", render);
+  $("snapshot").addEventListener("load", snapshotLoaded);
   window.addEventListener("resize", render);
-  $("snapshot").addEventListener("error", () => say("No snapshot from this camera · 无法获取快照", true));
+  $("snapshot").addEventListener("error", snapshotFailed);
   $("finish").addEventListener("click", finishShape);
   $("undo").addEventListener("click", () => { draft.pop(); render(); });
   $("clear").addEventListener("click", () => { draft = []; const t = $("tool").value; if (t !== "station") zones[t] = null; render(); });
@@ -149,7 +176,8 @@ async function main() {
   $("save").addEventListener("click", save);
   try {
     zones = await (await api("/api/calibration/zones")).json();
-    await loadCameras();
+    const ids = await loadCameras();
+    if (ids.length) $("camera").value = await firstWithPicture(ids);
     loadSnapshot();
   } catch (e) {
     say(e.message, true);
