@@ -101,10 +101,6 @@ class PEConfig(StrictModel):
         1.0, ge=0.3, le=5,
         description="Span of pose history used for speed, oscillation and smoothing.",
     )
-    min_presence_s: float = Field(
-        5.0, ge=0, le=600,
-        description="Tracks seen less than this in a span are left out of exercise_density_mean.",
-    )
     hr_sustain_s: float = Field(
         15.0, ge=1, le=300, description="High heart rate must last this long to raise an alert."
     )

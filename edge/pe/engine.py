@@ -58,7 +58,7 @@ class PEEngine:
         self._class_active = False
 
     def _density(self) -> DensityAccumulator:
-        return DensityAccumulator(self.cfg.mvpa_group_share, self.cfg.min_presence_s)
+        return DensityAccumulator(self.cfg.mvpa_group_share)
 
     def on_people(self, t: float, people: list[TrackedPerson], size: tuple[int, int]) -> None:
         """Code every student of the frame, count station repetitions, watch for falls."""
