@@ -118,6 +118,11 @@ class PEConfig(StrictModel):
     fall_max_s: float = Field(
         1.0, gt=0, le=5, description="Upright to lying faster than this is a fall."
     )
+    floor_search_max: int = Field(
+        3, ge=0, le=20,
+        description="People per analysed frame whose skeleton has no torso (someone on the "
+        "floor) that are searched again top-down with BlazePose, so falls are seen; 0 = off.",
+    )
     rep_active_s: float = Field(
         4.0, ge=0, le=60,
         description="A station student with a repetition this recently counts as very active.",

@@ -30,6 +30,7 @@ from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
 
+from .alerts import CameraLossWatch
 from .analysis import AnalysisLoop, CameraLane
 from .capture import FilePlayback, report_camera, supervise_camera
 from .clock import DaemonClock
@@ -96,6 +97,7 @@ class Daemon:
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
+        self.camera_loss = CameraLossWatch(config.node.mode, self.clock.now, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
                                  config.cameras[camera_id].loop, self.clock, self.runner,
@@ -198,6 +200,7 @@ class Daemon:
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
+            self.camera_loss.check(self.live.camera_states())
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (as SIGTERM does)."""

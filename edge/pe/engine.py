@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
+from ..alerts import Alert
+
 from ..config import EdgeConfig, ZonesConfig
 from ..engine import EngineResult
 from ..geometry import FloorMap
@@ -92,6 +94,10 @@ class PEEngine:
 
     def on_environment(self, sample: EnvironmentSample) -> None:
         """PE metrics do not use the environment sensors."""
+
+    def take_alerts(self) -> list[Alert]:
+        """Falls and HR episodes detected since the last call (edge.alerts.AlertSource)."""
+        return self.falls.take_alerts() + self.hr.take_alerts()
 
     def live_reps(self) -> dict[str, int]:
         """Current lesson count per station, for the live page."""
