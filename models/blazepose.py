@@ -155,6 +155,15 @@ class BlazePoseRefiner:
         results = [self.landmarks(image_bgr, crop_matrix(centre, side, a)) for a in TURNS]
         return self._person(max(results, key=lambda r: (r.upright, r.presence)))
 
+    def find(self, image_bgr: np.ndarray, box: np.ndarray) -> Person | None:
+        """The person in ``box`` (x1, y1, x2, y2: a station), whichever way they lie: the box's
+        crop tried upright and at both quarter turns (a camera mounted on its side, or a sit-up
+        seen along the mat, shows people at any angle); None below ``min_presence``."""
+        x1, y1, x2, y2 = np.asarray(box, dtype=np.float64)
+        centre, side = ((x1 + x2) / 2, (y1 + y2) / 2), CROP_SCALE * max(x2 - x1, y2 - y1)
+        results = [self.landmarks(image_bgr, crop_matrix(centre, side, a)) for a in TURNS]
+        return self._person(max(results, key=lambda r: (r.upright, r.presence)))
+
     def _person(self, best: CropResult) -> Person | None:
         if best.presence < self.min_presence:
             return None
