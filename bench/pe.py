@@ -2,7 +2,7 @@
 
 * Station counting: BlazePose on one station crop per frame (hinted by the previous frame's
   landmarks, as a live station loop does) plus the repetition counter, over the real frames of
-  ``../shared/media/sports2d_demo.mp4`` (target >= 15 frames/s).
+  ``sensors/demo/sports2d_demo.mp4`` (target >= 15 frames/s).
 * Station on a real exercise clip: StationPose (BlazePose following the person, box searched
   when lost) + the counter at the clip's full rate over ``../shared/media/exercise/`` rope
   skipping; CPU seconds per frame, hence the share of one core a 15 fps station takes.
@@ -30,17 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.config import EdgeConfig, ZonesConfig
-from edge.pe.body import hips_point
-from edge.pe.engine import PEEngine
-from edge.pe.reps import RepCounter
-from edge.pe.stations import StationPose
-from edge.people import TrackedPerson
+from edge.metrics.pe.body import hips_point
+from edge.metrics.pe.engine import PEEngine
+from edge.metrics.pe.reps import RepCounter
+from edge.metrics.pe.stations import StationPose
+from edge.tracking.people import TrackedPerson
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from tests.pe_scenegen import make_pe_scene
 
-VIDEO = ROOT.parent / "shared" / "media" / "sports2d_demo.mp4"
+VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"  # the committed copy of ../shared's
 ROPE = ROOT.parent / "shared" / "media" / "exercise" / "chenwr727_ropeskip_demo.mp4"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from edge.alerts import ALERT_KINDS
+from sensors.const import CAMERA_STATES, MODES
 
 from .topics import AGG_KINDS
 
@@ -95,7 +96,7 @@ def aggregate_schema(kind: str) -> dict:
     return _envelope(f"agg.{kind}", {
         "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
         "seq": {"type": "integer", "minimum": 1},
-        "mode": {"enum": ["classroom", "pe"]},
+        "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
             "properties": {"start": {"type": "number"}, "end": {"type": "number"}},
@@ -148,7 +149,7 @@ def _other_schemas() -> dict[str, dict]:
         }, ["ts", "session", "outbox"]),
         "camera": _envelope("camera", {
             "camera": {"type": "string"},
-            "state": {"enum": ["connecting", "streaming", "stalled", "unreachable", "stopped"]},
+            "state": {"enum": list(CAMERA_STATES)},
             "frames": {"type": "integer", "minimum": 0},
             "reconnects": {"type": "integer", "minimum": 0},
             "failures": {"type": "integer", "minimum": 0},

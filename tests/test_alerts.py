@@ -10,8 +10,8 @@ import pytest
 from edge.alerts import ALERT_KINDS, Alert, alert_record
 from edge.config import EdgeConfig
 from edge.daemon.alerts import CameraLossWatch
-from edge.environment import EnvironmentEngine
-from edge.live import LiveState
+from edge.metrics.environment import EnvironmentEngine
+from edge.lesson.live import LiveState
 from edge.store import Store
 from sensors.samples import EnvironmentSample
 from sync import contract

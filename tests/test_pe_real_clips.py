@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.pe.reps import RepCounter
-from edge.pe.stations import StationPose
+from edge.metrics.pe.reps import RepCounter
+from edge.metrics.pe.stations import StationPose
 from models.blazepose import BlazePoseRefiner
 from models.runtime import SessionOptions
 from tests.conftest import shared_file
