@@ -15,8 +15,8 @@ from edge.lesson.live import LiveState
 from edge.store import Store
 from sensors.samples import EnvironmentSample
 from sync import contract
-from sync.outbox import OutboxRow, open_outbox
-from sync.outbox_policy import OutboxLimits, enforce
+from edge.store.outbox import OutboxRow, open_outbox
+from edge.store.outbox_policy import OutboxLimits, enforce
 from sync.payloads import aggregate_payload
 from tests.sync_fixtures import NODE, add_rows, make_store
 

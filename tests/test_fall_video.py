@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from edge.config import EdgeConfig
-from edge.replay import replay
+from edge.lesson.replay import replay
 from tests.conftest import shared_file
 
 ONSET_S = 3.8  # README of ../shared/media
