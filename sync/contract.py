@@ -64,6 +64,9 @@ _ALERT = {"alert": {
 }}
 _VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE},
                    "alert": _ALERT}
+# Counters (seq, session) are SQLite INTEGERs at both ends: 1e30 must fail validation, not
+# overflow inside a driver.
+_COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
 
 
@@ -95,7 +98,7 @@ def aggregate_schema(kind: str) -> dict:
     }
     return _envelope(f"agg.{kind}", {
         "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
-        "seq": {"type": "integer", "minimum": 1},
+        "seq": _COUNTER,
         "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
@@ -122,7 +125,7 @@ def _other_schemas() -> dict[str, dict]:
     return {
         "state": _envelope("state", {
             "online": {"type": "boolean"},
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "ts": ts,
         }, ["online", "session"]),
         "meta": _envelope("meta", {
@@ -139,11 +142,11 @@ def _other_schemas() -> dict[str, dict]:
             "ts": ts,
         }, ["version", "schemas", "models"]),
         "command": _envelope("command", {
-            "seq": {"type": "integer", "minimum": 1, "description": "resync: first seq to resend"},
+            "seq": {**_COUNTER, "description": "resync: first seq to resend"},
         }, [], with_id=False),
         "health": _envelope("health", {
             "ts": ts,
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "outbox": {"type": "object"},
             "sync": {"type": "object"},
         }, ["ts", "session", "outbox"]),
