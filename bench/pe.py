@@ -3,6 +3,9 @@
 * Station counting: BlazePose on one station crop per frame (hinted by the previous frame's
   landmarks, as a live station loop does) plus the repetition counter, over the real frames of
   ``sensors/demo/sports2d_demo.mp4`` (target >= 15 frames/s).
+* Station on a real exercise clip: StationPose (BlazePose following the person, box searched
+  when lost) + the counter at the clip's full rate over ``../shared/media/exercise/`` rope
+  skipping; CPU seconds per frame, hence the share of one core a 15 fps station takes.
 * Overview: OpenPose over the whole frame at a PE input size, no tiling (target >= 8 frames/s).
 * PE metrics: the PE engine on the generated lesson of tests/pe_scenegen.py (18 students), per
   frame, as a share of the overview model time.
@@ -15,6 +18,7 @@ Each figure is printed absolute and as a ratio measured in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +33,7 @@ from edge.config import EdgeConfig, ZonesConfig
 from edge.metrics.pe.body import hips_point
 from edge.metrics.pe.engine import PEEngine
 from edge.metrics.pe.reps import RepCounter
+from edge.metrics.pe.stations import StationPose
 from edge.tracking.people import TrackedPerson
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
@@ -36,6 +41,7 @@ from models.runtime import SessionOptions
 from tests.pe_scenegen import make_pe_scene
 
 VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"  # the committed copy of ../shared's
+ROPE = ROOT.parent / "shared" / "media" / "exercise" / "chenwr727_ropeskip_demo.mp4"
 
 
 def read_frames(count: int) -> list[np.ndarray]:
@@ -89,6 +95,27 @@ def bench_station(
     return (time.perf_counter() - start) / len(frames), counter_s / len(frames)
 
 
+def bench_station_clip(options: SessionOptions) -> tuple[float, float, int, int]:
+    """CPU and wall seconds per frame of StationPose + counter on the real rope-skipping clip,
+    the repetitions counted and the frames."""
+    cap = cv2.VideoCapture(str(ROPE))
+    frames = []
+    while (item := cap.read())[0]:
+        frames.append(item[1])
+    cap.release()
+    if not frames:
+        raise SystemExit(f"cannot read {ROPE}")
+    h, w = frames[0].shape[:2]
+    station = StationPose(BlazePoseRefiner(options), [(0, 0), (w, 0), (w, h), (0, h)])
+    counter = RepCounter("rope_skip")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i, image in enumerate(frames):
+        if (kp := station.update(image)) is not None:
+            counter.update(i / 25.0, kp)
+    n = len(frames)
+    return (time.process_time() - cpu) / n, (time.perf_counter() - wall) / n, counter.count, n
+
+
 def bench_engine(frames: int) -> tuple[float, int]:
     """Seconds per frame of the PE engine on the generated lesson, and people per frame."""
     scene = make_pe_scene(duration=frames / 10.0)
@@ -106,6 +133,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores shared)")
     options = SessionOptions(intra_op_threads=args.threads)
     frames = read_frames(args.frames)
     print(
@@ -133,6 +161,12 @@ def main() -> int:
         f"station BlazePose + counter: {1e3 * station:.1f} ms/frame = {1 / station:.1f} fps "
         f"(target 15: ratio {1 / station / 15:.2f}); counter alone {1e6 * counter:.0f} us "
         f"= {counter / station:.3f} of station time"
+    )
+    cpu, wall, reps, n = bench_station_clip(options)
+    print(
+        f"station on the real rope clip ({n} frames, 20 true skips, {reps} counted): "
+        f"{1e3 * cpu:.1f} ms CPU / {1e3 * wall:.1f} ms wall per frame = {1 / wall:.1f} fps "
+        f"(target 15: ratio {1 / wall / 15:.2f}); one 15 fps station = {15 * cpu:.2f} core"
     )
     main_overview = overview[(656, 368)]
     print(f"station vs overview: {main_overview / station:.1f}x more station frames per second")

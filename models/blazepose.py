@@ -25,6 +25,7 @@ CROP_SCALE = 1.25  # crop side / the person's longer extent, as the model was tr
 WIDE_BOX = 1.2  # a box this much wider than tall holds someone lying down
 MIN_KP_SCORE = 0.2  # keypoints of the hint trusted for the crop
 TORSO_PER_SHOULDER = 1.3  # shoulder-to-hip length / shoulder width of an adult, roughly
+TURNS = (0.0, math.pi / 2, -math.pi / 2)  # a person on the floor may lie either way
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -136,6 +137,39 @@ class BlazePoseRefiner:
         upright = bool(rows[0, 1] < rows[[23, 24], 1].mean())
         return CropResult(np.column_stack([xy, score]).astype(np.float32), presence, upright)
 
+    def search(self, image_bgr: np.ndarray, keypoints: np.ndarray, scale: float = 2.5,
+               min_score: float = 0.05) -> Person | None:
+        """Re-find a person whose bottom-up skeleton is a fragment (typically someone on the
+        floor): a square crop ``scale`` x the extent of the fragment's keypoints (score >=
+        ``min_score``) around their centre, tried upright and at both quarter turns; the crop
+        with an upright pose of the highest presence wins. None when no crop reaches
+        ``min_presence`` or fewer than two keypoints are given.
+        """
+        seen = keypoints[:, 2] >= min_score
+        if seen.sum() < 2:
+            return None
+        pts = keypoints[seen, :2].astype(np.float64)
+        low, high = pts.min(axis=0), pts.max(axis=0)
+        side = scale * max(float((high - low).max()), 16.0)
+        centre = tuple((low + high) / 2)
+        results = [self.landmarks(image_bgr, crop_matrix(centre, side, a)) for a in TURNS]
+        return self._person(max(results, key=lambda r: (r.upright, r.presence)))
+
+    def find(self, image_bgr: np.ndarray, box: np.ndarray) -> Person | None:
+        """The person in ``box`` (x1, y1, x2, y2: a station), whichever way they lie: the box's
+        crop tried upright and at both quarter turns (a camera mounted on its side, or a sit-up
+        seen along the mat, shows people at any angle); None below ``min_presence``."""
+        x1, y1, x2, y2 = np.asarray(box, dtype=np.float64)
+        centre, side = ((x1 + x2) / 2, (y1 + y2) / 2), CROP_SCALE * max(x2 - x1, y2 - y1)
+        results = [self.landmarks(image_bgr, crop_matrix(centre, side, a)) for a in TURNS]
+        return self._person(max(results, key=lambda r: (r.upright, r.presence)))
+
+    def _person(self, best: CropResult) -> Person | None:
+        if best.presence < self.min_presence:
+            return None
+        kp = best.points[COCO_FROM_BLAZEPOSE]
+        return Person(kp=kp, score=float(kp[:, 2].mean()))
+
     def refine(self, image_bgr: np.ndarray, box_or_kp: np.ndarray) -> Person | None:
         """COCO-17 keypoints (frame pixels) of the person hinted by a box (x1, y1, x2, y2) or by
         keypoints (17, 3); None when the best crop's pose presence is below ``min_presence``.
@@ -143,8 +177,4 @@ class BlazePoseRefiner:
         :raises ValueError: when keypoints are given but fewer than two are trusted.
         """
         results = [self.landmarks(image_bgr, m) for m in crops_for(box_or_kp)]
-        best = max(results, key=lambda r: (r.upright, r.presence))
-        if best.presence < self.min_presence:
-            return None
-        kp = best.points[COCO_FROM_BLAZEPOSE]
-        return Person(kp=kp, score=float(kp[:, 2].mean()))
+        return self._person(max(results, key=lambda r: (r.upright, r.presence)))

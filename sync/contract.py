@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from edge.alerts import ALERT_KINDS
 from sensors.const import CAMERA_STATES, FEED_STATES, MODES
 
 from .topics import AGG_KINDS
@@ -51,7 +52,18 @@ _PE = {
     **{k: _OBJ for k in ("activity", "hr", "reps")},
     "alerts": _ARR,
 }
-_VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE}}
+# agg/alert (edge.alerts.record): one closed object, nothing that could name a person.
+_ALERT = {"alert": {
+    "type": "object", "additionalProperties": False, "required": ["kind"],
+    "properties": {
+        "kind": {"enum": list(ALERT_KINDS)},
+        "count": {"type": "integer", "minimum": 0, "description": "students involved"},
+        "value": {"type": "number", "description": "the reading over the limit (CO2 ppm)"},
+        "camera": {"type": "string", "maxLength": 64, "description": "the lost camera's id"},
+    },
+}}
+_VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE},
+                   "alert": _ALERT}
 # Counters (seq, session) are SQLite INTEGERs at both ends: 1e30 must fail validation, not
 # overflow inside a driver.
 _COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}

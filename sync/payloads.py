@@ -99,8 +99,8 @@ def aggregate_payload(row: OutboxRow, node_id: str, demo: bool = False) -> dict[
         "quality": quality,
         "historical": bool(row.historical or record.get("rolled_up")),
     }
-    if row.kind == "lesson" and record.get("mode") in ("classroom", "pe"):
-        payload["mode"] = record["mode"]  # the topic names the kind; only a lesson needs a mode
+    if row.kind in ("lesson", "alert") and record.get("mode") in ("classroom", "pe"):
+        payload["mode"] = record["mode"]  # the topic names the kind; these two need a mode
     if demo or record.get("demo"):
         payload["demo"] = True
     return payload

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 ROOT = "cls/v1"
-AGG_KINDS = ("classroom", "pe", "lesson", "audio", "env", "st")
+AGG_KINDS = ("classroom", "pe", "lesson", "audio", "env", "st", "alert")
 _LEVEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 

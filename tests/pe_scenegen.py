@@ -91,6 +91,7 @@ class PEScene:
     poses: list[PoseSample] = field(default_factory=list)
     heart: list[HeartRateSample] = field(default_factory=list)
     truth: dict = field(default_factory=dict)
+    codes: list[list[str]] = field(default_factory=list)  # the script's code per frame and person
 
     def samples(self) -> list[PoseSample | HeartRateSample]:
         """All samples in time order (poses before HR at equal times)."""
@@ -239,6 +240,7 @@ def make_pe_scene(
         ]
         scene.poses.append(PoseSample(t=t, people=[Person(kp=kp) for kp in kps], size=SIZE))
         codes_per_frame.append(codes)
+    scene.codes = codes_per_frame
     scene.heart = _heart_rates(students, rng, duration)
     scene.truth = _truth(
         codes_per_frame,

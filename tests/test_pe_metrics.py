@@ -113,7 +113,7 @@ def test_alerts_once_per_episode_without_identity(scene, records, lesson):
     kinds = [a["kind"] for a in lesson["alerts"]]
     assert kinds.count("hr_high") == scene.truth["hr_high_alerts"] == 1
     assert kinds.count("fall") == scene.truth["falls"] == 1
-    assert "contact_lost" not in kinds  # the scene's 3 s contact blip is too short
+    assert "hr_contact_lost" not in kinds  # the scene's 3 s contact blip is too short
     high = next(a for a in lesson["alerts"] if a["kind"] == "hr_high")
     assert 165 <= high["start"] <= 172 and 15 <= high["duration"] <= 30 and high["count"] == 1
     fall = next(a for a in lesson["alerts"] if a["kind"] == "fall")
@@ -124,6 +124,22 @@ def test_alerts_once_per_episode_without_identity(scene, records, lesson):
         a["kind"] for r in records if r["type"] == "window" for a in r["metrics"]["alerts"]
     ]
     assert sorted(window_alerts) == sorted(kinds)  # each episode reported in one window only
+
+
+def test_alerts_leave_at_detection_not_with_the_window(scene, records, lesson):
+    """Each episode also comes out once as an ``alert`` record, right after the sample that
+    raised it (between the windows), without identity."""
+    alerts = [r for r in records if r["type"] == "alert"]
+    assert sorted(a["metrics"]["alert"]["kind"] for a in alerts) == ["fall", "hr_high"]
+    fall = next(a for a in alerts if a["metrics"]["alert"]["kind"] == "fall")
+    assert fall["n"] == 1 and fall["suppressed"] is False and fall["start"] == fall["end"]
+    onset = next(a["start"] for a in lesson["alerts"] if a["kind"] == "fall")
+    assert 0 < fall["start"] - onset <= 1.0  # confirmed half a second after lying down
+    high = next(a for a in alerts if a["metrics"]["alert"]["kind"] == "hr_high")
+    assert 170 + EdgeConfig().pe.hr_sustain_s - 1 <= high["start"] <= 195  # sustained, not later
+    index = records.index(fall)  # between windows: the window holding it closes later
+    window_after = next(r for r in records[index:] if r["type"] == "window")
+    assert window_after["start"] <= fall["start"] < window_after["end"]
 
 
 def _leaves(value: Any, path: str = "") -> list[str]:
@@ -155,6 +171,7 @@ def test_no_per_band_or_per_student_series(scene, records):
             for k in ("exercise", "count")
         }
         | {f".alerts[].{k}" for k in ALERT_KEYS}
+        | {".alert.kind", ".alert.count"}  # real-time alert records (edge.alerts)
     )
     for record in records:
         extra = set(_leaves(record["metrics"])) - allowed
@@ -180,7 +197,7 @@ def test_contact_lost_during_activity_raises_one_alert():
         lost = 30 <= t < 60 or 80 <= t < 84  # 30 s off the skin, then a 4 s blip
         monitor.on_sample(HeartRateSample(t=float(t), bpm={"b": None if lost else 150}), True)
     alerts = monitor.all_alerts()
-    assert [a["kind"] for a in alerts] == ["contact_lost"]
+    assert [a["kind"] for a in alerts] == ["hr_contact_lost"]
     assert alerts[0]["start"] == 30.0 and alerts[0]["count"] == 1
 
 
@@ -228,7 +245,7 @@ def test_zero_bpm_is_no_contact_not_a_reading():
     for t in range(60):
         monitor.on_sample(HeartRateSample(t=float(t), bpm={"b": 0 if t >= 30 else 150}), True)
     assert monitor.lesson.result()["mean_bpm"] == 150.0
-    assert [a["kind"] for a in monitor.all_alerts()] == ["contact_lost"]
+    assert [a["kind"] for a in monitor.all_alerts()] == ["hr_contact_lost"]
 
 
 def test_degenerate_floor_calibration_is_a_clear_error():
@@ -242,3 +259,35 @@ def test_degenerate_floor_calibration_is_a_clear_error():
                 }
             }
         )
+
+
+def _fragmented_tracks(scene, every_s: float) -> list[list[int]]:
+    """Track ids per frame as a tracker that loses running students would give them: each
+    student's id changes every ``every_s`` seconds while the student is in MVPA (a new id at
+    every break, as after an occlusion while running)."""
+    ids, next_id, since = [], 0, {}
+    current: dict[int, int] = {}
+    for s in scene.poses:
+        frame = []
+        for i in range(len(s.people)):
+            moving = scene.codes[len(ids)][i] in ("walking", "very_active")
+            if i not in current or (moving and s.t - since[i] >= every_s):
+                current[i], since[i], next_id = next_id, s.t, next_id + 1
+            frame.append(current[i])
+        ids.append(frame)
+    return ids
+
+
+def test_density_mean_ignores_broken_tracks(scene, zones):
+    """Tracks broken every 6 s while students move: the fragments are the same students, so
+    exercise_density_mean stays at the script's value (a per-track mean read 0.1 higher)."""
+    ids = _fragmented_tracks(scene, every_s=6.0)
+    assert len({t for frame in ids for t in frame}) > 5 * len(scene.poses[0].people)
+    engine = PEEngine(EdgeConfig(), zones)
+    for s, frame in zip(scene.poses, ids):
+        engine.on_people(s.t, [TrackedPerson(track=k, kp=p.kp) for k, p in zip(frame, s.people)],
+                         s.size)
+    lesson = engine.close_lesson(0.0, 240.0).metrics
+    assert lesson["exercise_density_mean"] == pytest.approx(
+        scene.truth["exercise_density_mean"], abs=0.03
+    )

@@ -47,7 +47,7 @@ def run():
         {f"walk-{e}": StationConfig(exercise=e, polygon=WALK_AREA) for e in EXERCISES}
     )
     perception = Perception.from_config(config, "pe")
-    assert len(perception.hooks) == 1  # the stations' BlazePose refinement
+    assert len(perception.hooks) == 2  # the stations' BlazePose refinement, the floor search
     refine = perception.hooks[0]
     frames = {"occupied": 0, "refined": 0}
 

@@ -42,7 +42,7 @@ SPEC_PE = {
                        "trimp_edwards": 96.0, "minutes_ge_120": 27.5},
                 "reps": {"mat-1": {"exercise": "situp", "count": 31}},
                 "alerts": [{"kind": "hr_high", "start": 812.0, "duration": 22.0},
-                           {"kind": "contact_lost", "start": 900.0, "duration": 15.0}]}}
+                           {"kind": "hr_contact_lost", "start": 900.0, "duration": 15.0}]}}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_real_replay_output_passes(replayed_db):
     done = subprocess.run([*EDGE, "privacy", "audit", "--db", str(replayed_db)], cwd=ROOT,
                           capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok: 4 tables, 10 rows")
+    assert done.stdout.startswith("ok: 5 tables, 10 rows")
 
 
 @pytest.mark.parametrize("plant", list(PLANTS))
@@ -158,7 +158,7 @@ def test_planted_personal_data_fails_the_audit(replayed_db, tmp_path, shared, ca
 
 def test_json_report_on_a_clean_store(replayed_db, capsys):
     code, out = audit(replayed_db, capsys, "--json")
-    assert code == 0 and json.loads(out) == {"ok": True, "tables": 4, "rows": 10, "findings": []}
+    assert code == 0 and json.loads(out) == {"ok": True, "tables": 5, "rows": 10, "findings": []}
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a database at all" * 50])

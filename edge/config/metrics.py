@@ -121,10 +121,6 @@ class PEConfig(StrictModel):
         1.0, ge=0.3, le=5,
         description="Span of pose history used for speed, oscillation and smoothing.",
     )
-    min_presence_s: float = Field(
-        5.0, ge=0, le=600,
-        description="Tracks seen less than this in a span are left out of exercise_density_mean.",
-    )
     hr_sustain_s: float = Field(
         15.0, ge=1, le=300, description="High heart rate must last this long to raise an alert."
     )
@@ -141,6 +137,11 @@ class PEConfig(StrictModel):
     )
     fall_max_s: float = Field(
         1.0, gt=0, le=5, description="Upright to lying faster than this is a fall."
+    )
+    floor_search_max: int = Field(
+        3, ge=0, le=20,
+        description="People per analysed frame whose skeleton has no torso (someone on the "
+        "floor) that are searched again top-down with BlazePose, so falls are seen; 0 = off.",
     )
     rep_active_s: float = Field(
         4.0, ge=0, le=60,

@@ -32,6 +32,7 @@ from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
 
+from .alerts import CameraLossWatch
 from .analysis import AnalysisLoop, CameraLane
 from .capture import FilePlayback, report_camera, supervise_camera
 from .clock import DaemonClock
@@ -106,6 +107,7 @@ class Daemon:
         if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
             resolve_model(config.pose.model, config.runtime.models_dir)
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
+        self.camera_loss = CameraLossWatch(config.node.mode, self.clock.now, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(config.cameras[camera_id].source, config.cameras[camera_id].loop,
                                  self._feed_context(camera_id, self.stop))
@@ -223,6 +225,7 @@ class Daemon:
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
+            self.camera_loss.check(self.live.camera_states())
 
     def reload(self) -> bool:
         """Read the config file again and apply it (see :mod:`.reload`); False when it was

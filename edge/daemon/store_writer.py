@@ -112,5 +112,7 @@ class StoreWriter:
         self.written += 1
         if record["type"] == "window":
             self.live.add_window(record)
+        elif record["type"] == "alert":
+            self.live.add_alert(record)
         else:
             self.live.add_lesson_record(record)

@@ -2,7 +2,9 @@
 
 ``LiveState`` is written from the daemon's threads (windows closing, counters) and read by the web
 app's event loop (``/api/live``, ``/api/events``, ``/metrics``). It holds aggregates only (SPEC 3):
-window and lesson records exactly as stored, never frames or track ids.
+window and lesson records exactly as stored, never frames or track ids. Real-time alerts
+(edge.alerts) are kept until the teacher acknowledges them, from every camera (a fall seen by a
+second camera matters as much as one seen by the primary one).
 
 Live listeners (the page's SSE stream) subscribe with :meth:`LiveState.subscribe` from inside an
 asyncio loop; every change is handed to each subscriber's queue with
@@ -37,6 +39,7 @@ __all__ = [
 Record = dict[str, Any]
 # Records carry their times rounded to the millisecond; the lesson start here is not rounded.
 _CLOCK_ROUNDING_S = 1e-3
+_MAX_ALERTS = 50  # held for the page; every alert stays in the store
 
 
 class LessonConflict(Exception):
@@ -77,7 +80,8 @@ class FeedCounters:
 
 @dataclass(frozen=True)
 class Event:
-    """One change pushed to live listeners: ``kind`` is ``window``, ``lesson`` or ``mode``."""
+    """One change pushed to live listeners: ``kind`` is ``window``, ``lesson``, ``mode``,
+    ``alert`` (one new alert) or ``alert_ack`` (``{"id"}`` acknowledged)."""
 
     kind: str
     data: dict[str, Any]
@@ -137,6 +141,7 @@ class LiveState:
         self._max_windows = max_windows
         self._queue_size = queue_size
         self._subscribers: list[_Subscriber] = []
+        self._alerts: list[dict[str, Any]] = []  # newest last, at most _MAX_ALERTS
 
     # -- writers (daemon threads) ------------------------------------------------------------
 
@@ -174,6 +179,41 @@ class LiveState:
             lesson.windows.append(record)
             del lesson.windows[:-self._max_windows]
             self._publish("window", record)
+
+    def add_alert(self, record: Record) -> dict[str, Any]:
+        """An alert record was stored: keep it until acknowledged and push it to listeners.
+
+        Returns the page's view of it: ``{"id", "kind", "t", "at", "camera", "acked", ...}`` with
+        the alert's own fields (count, value); ``id`` is this process's handle for :meth:`ack`.
+
+        :raises ValueError: for a record that is not an alert.
+        """
+        if record.get("type") != "alert":
+            raise ValueError(f"add_alert takes alert records, got type {record.get('type')!r}")
+        alert = {**copy.deepcopy(record["metrics"]["alert"]), "id": secrets.token_hex(4),
+                 "t": record.get("start"), "at": time.time(), "camera": record.get("camera"),
+                 "acked": False}
+        with self._lock:
+            self._alerts.append(alert)
+            del self._alerts[:-_MAX_ALERTS]
+            self._publish("alert", dict(alert))
+        return alert
+
+    def ack_alert(self, alert_id: str) -> bool:
+        """The teacher acknowledged an alert; False when no such alert is held."""
+        with self._lock:
+            alert = next((a for a in self._alerts if a["id"] == alert_id), None)
+            if alert is None:
+                return False
+            if not alert["acked"]:
+                alert["acked"] = True
+                self._publish("alert_ack", {"id": alert_id})
+            return True
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts not yet acknowledged, oldest first."""
+        with self._lock:
+            return [dict(a) for a in self._alerts if not a["acked"]]
 
     def end_lesson(self, end: float | None = None) -> None:
         """The owner ended the current lesson at ``end`` (records' clock); idempotent."""
@@ -252,7 +292,8 @@ class LiveState:
             return self._version
 
     def snapshot(self) -> dict[str, Any]:
-        """``{"mode", "lesson", "metrics", "windows", "lesson_record"}``: the page's whole state.
+        """``{"mode", "lesson", "metrics", "windows", "lesson_record", "alerts"}``: the page's
+        whole state (``alerts``: those not yet acknowledged).
 
         ``metrics`` are the latest window's (the current numbers); ``lesson`` is None before the
         first lesson.
@@ -266,6 +307,7 @@ class LiveState:
                 "metrics": windows[-1]["metrics"] if windows else {},
                 "windows": windows,
                 "lesson_record": copy.deepcopy(lesson.record) if lesson else None,
+                "alerts": [dict(a) for a in self._alerts if not a["acked"]],
                 "version": self._version,
             }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, PoseSample, Sample
 
+from edge.alerts import AlertSource, alert_record
 from edge.metrics.audio.metrics import AudioEngine
 from edge.metrics.classroom import ClassroomEngine
 from edge.metrics.classroom.qa_engine import QaEngine
@@ -100,7 +101,8 @@ class LessonSession:
         return live
 
     def feed(self, sample: Sample) -> list[dict[str, Any]]:
-        """Process one sample (times must not go back); returns the records of windows it closed.
+        """Process one sample (times must not go back); returns the records of windows it closed,
+        then the ``alert`` records (edge.alerts) of alerts the sample raised.
 
         Samples before the lesson start are ignored.
         """
@@ -127,6 +129,9 @@ class LessonSession:
             for engine in self.engines:
                 engine.on_environment(sample)
         self._last_t = sample.t if self._last_t is None else max(self._last_t, sample.t)
+        for engine in self.engines:
+            if isinstance(engine, AlertSource):
+                records += [alert_record(a, self.mode) for a in engine.take_alerts()]
         return records
 
     def finish(self, end_t: float | None = None) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ reading carried forward while it is fresh (sensors report every minute, windows 
 Noise is an equivalent level (energy mean): from a noise sensor when present, else from the
 microphone's dBA estimate. Compliance: desk >= ``desk_lux_min``, board >= ``board_lux_min``
 (GB 7793), CO2 <= ``co2_limit_ppm``; a breach or a faulty sensor raises an alert in the window.
+The first accepted CO2 reading over the limit also raises a real-time ``co2_high``
+:class:`edge.alerts.Alert` at once; the next one needs a reading back at or under the limit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from sensors.const import QUANTITIES
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
+from edge.alerts import Alert
 from edge.config.sources import EnvironmentConfig
 from edge.metrics.base import EngineResult
 from edge.tracking.people import TrackedPerson
@@ -107,6 +110,8 @@ class EnvironmentEngine:
         self._windows: list[dict[str, Any]] = []  # closed window blocks, for the lesson summary
         self._lesson_audio: list[float] = []
         self._lesson_readings: dict[str, list[float]] = {}
+        self._co2_high = False
+        self._raised: list[Alert] = []
 
     def on_people(self, t: float, people: list[TrackedPerson], size: tuple[int, int]) -> None:
         """Not used."""
@@ -125,6 +130,8 @@ class EnvironmentEngine:
             reason = self.validator.check(quantity, sample.t, float(value))
             if reason == "accepted":
                 self._window.readings.setdefault(quantity, []).append(float(value))
+                if quantity == "co2_ppm":
+                    self._watch_co2(sample.t, float(value))
             else:
                 self._window.rejected[(quantity, reason)] += 1
 
@@ -168,6 +175,17 @@ class EnvironmentEngine:
             if reason == "out_of_range":
                 alerts.append({"kind": "out_of_range", "quantity": quantity, "count": count})
         return alerts
+
+    def _watch_co2(self, t: float, ppm: float) -> None:
+        high = ppm > self.cfg.co2_limit_ppm
+        if high and not self._co2_high:
+            self._raised.append(Alert("co2_high", t, value=round(ppm, 1)))
+        self._co2_high = high
+
+    def take_alerts(self) -> list[Alert]:
+        """CO2 breaches detected since the last call (edge.alerts.AlertSource)."""
+        raised, self._raised = self._raised, []
+        return raised
 
     def close_window(self, start: float, end: float) -> EngineResult | None:
         """The window's ``env`` block; None when no environment source ever reported."""

@@ -61,7 +61,8 @@ class Perception:
         cls, config: EdgeConfig, mode: str | None = None, zones: ZonesConfig | None = None
     ) -> Perception:
         """The configured bottom-up pose estimator (loads and warms the model), followed in a PE
-        lesson with stations by BlazePose refinement of each station's occupant.
+        lesson by BlazePose refinement of each station's occupant (when there are stations) and
+        a top-down search for people on the floor (``pe.floor_search_max``).
 
         :param mode: the lesson mode; default ``config.node.mode``.
         :param zones: the calibrated zones; default ``config.zones``.
@@ -75,12 +76,17 @@ class Perception:
         perception = cls(PoseEstimator(pose_options(config, zones, mode), session_options(config),
                                        config.runtime.models_dir))
         stations = (zones if zones is not None else config.zones).stations
-        if (mode or config.node.mode) == "pe" and stations:
+        searches = config.pe.floor_search_max
+        if (mode or config.node.mode) == "pe" and (stations or searches):
+            from edge.metrics.pe.floor_search import floor_search_hook
             from edge.metrics.pe.stations import station_refine_hook
             from models.blazepose import BlazePoseRefiner
 
             refiner = BlazePoseRefiner(session_options(config), config.runtime.models_dir)
-            perception.hooks.append(station_refine_hook(stations, refiner))
+            if stations:
+                perception.hooks.append(station_refine_hook(stations, refiner))
+            if searches:
+                perception.hooks.append(floor_search_hook(refiner, searches))
         # Loading and warm-up happen once per process: kept apart from per-frame overhead.
         perception.stats.load_s = time.perf_counter() - started
         return perception

@@ -100,11 +100,11 @@ def enforce(conn: sqlite3.Connection, limits: OutboxLimits, now: float | None = 
 
 
 def _delete_oldest(conn: sqlite3.Connection, where: str) -> bool:
-    # Lesson summaries are the most valuable rows: drop windows first.
+    # Lesson summaries and alerts are the most valuable rows: drop windows first.
     with atomic(conn):
         return conn.execute(
             f"DELETE FROM outbox WHERE seq = (SELECT seq FROM outbox WHERE {where} "
-            "ORDER BY kind = 'lesson', seq LIMIT 1)"
+            "ORDER BY kind IN ('lesson', 'alert'), seq LIMIT 1)"
         ).rowcount > 0
 
 
@@ -116,7 +116,7 @@ def _rollup_pass(conn: sqlite3.Connection, limits: OutboxLimits) -> int:
     high_water = get_counter(conn, HIGH_WATER_KEY)
     rows = conn.execute(
         "SELECT seq, kind, json_extract(record, '$.mode'), window_start, window_end FROM outbox "
-        "WHERE sent_at IS NULL AND seq > ? AND kind != 'lesson' ORDER BY seq",
+        "WHERE sent_at IS NULL AND seq > ? AND kind NOT IN ('lesson', 'alert') ORDER BY seq",
         (high_water,),
     ).fetchall()
     merged_away = 0

@@ -18,10 +18,11 @@ class RetentionResult:
 
     windows: int
     lessons: int
+    alerts: int = 0
 
 
 def apply_retention(store: Store, retention_days: int, now: float | None = None) -> RetentionResult:
-    """Delete windows and lessons created more than ``retention_days`` ago.
+    """Delete windows, lessons and alerts created more than ``retention_days`` ago.
 
     Age is taken from ``created`` (wall clock at write time) because record times of a replay
     start at 0. The outbox is left alone: bounding it (rows, bytes, age, roll-up) is sync/'s job
@@ -34,8 +35,8 @@ def apply_retention(store: Store, retention_days: int, now: float | None = None)
         raise ValueError(f"retention_days must be positive, got {retention_days}")
     cutoff = (time.time() if now is None else now) - retention_days * DAY_S
     with store.db.atomic():
-        windows, lessons = (
+        windows, lessons, alerts = (
             store.db.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,)).rowcount
-            for table in ("windows", "lessons")
+            for table in ("windows", "lessons", "alerts")
         )
-    return RetentionResult(windows=windows, lessons=lessons)
+    return RetentionResult(windows=windows, lessons=lessons, alerts=alerts)

@@ -60,7 +60,25 @@ def _v1_initial(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+def _v2_alerts(db: Database) -> None:
+    """Real-time alert records (edge.alerts), shaped like the aggregates, with their outbox rows."""
+    db.execute(
+        """CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            mode TEXT NOT NULL,
+            start REAL NOT NULL,
+            "end" REAL NOT NULL,
+            n INTEGER,
+            suppressed INTEGER NOT NULL DEFAULT 0,
+            metrics TEXT NOT NULL,
+            created REAL NOT NULL,
+            outbox_seq INTEGER NOT NULL UNIQUE
+        )"""
+    )
+    db.execute("CREATE INDEX idx_alerts_created ON alerts(created)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -26,7 +26,7 @@ from .schema import SchemaError, migrate
 
 __all__ = ["RECORD_TYPES", "PrivacyViolation", "Store", "StoreError"]
 
-RECORD_TYPES = {"window": "windows", "lesson": "lessons"}
+RECORD_TYPES = {"window": "windows", "lesson": "lessons", "alert": "alerts"}
 _COLUMNS = 'id, mode, start, "end", n, suppressed, metrics, created, outbox_seq'
 
 
@@ -95,7 +95,7 @@ class Store:
         """Store one SPEC 5 record and its outbox row in one transaction; returns the row id.
 
         Windows go to ``windows`` (outbox kind = the record's mode), lessons to ``lessons``
-        (outbox kind ``lesson``). Numpy scalars become plain numbers and NaN/inf ``null``.
+        (outbox kind ``lesson``), alerts (edge.alerts) to ``alerts`` (outbox kind ``alert``). Numpy scalars become plain numbers and NaN/inf ``null``.
 
         :param record: ``{"type", "mode", "start", "end", "n", "suppressed", "metrics"}``.
         :param historical: mark the outbox row as backlog (replayed, not live).
@@ -202,7 +202,8 @@ def _check_record(record: dict[str, Any]) -> tuple[str, str]:
     if missing:
         raise StoreError(f"record lacks {', '.join(sorted(missing))}")
     if record["type"] not in RECORD_TYPES:
-        raise StoreError(f"record type must be window or lesson, got {record['type']!r}")
+        raise StoreError(f"record type must be one of {', '.join(RECORD_TYPES)}, "
+                         f"got {record['type']!r}")
     if record["mode"] not in MODES:
         raise StoreError(f"record mode must be classroom or pe, got {record['mode']!r}")
     if not isinstance(record["metrics"], dict):
@@ -212,7 +213,7 @@ def _check_record(record: dict[str, Any]) -> tuple[str, str]:
             raise StoreError(f"record {key} must be a number, got {record[key]!r}")
     if record["n"] is not None and (not isinstance(record["n"], int) or record["n"] < 0):
         raise StoreError(f"record n must be a count or null, got {record['n']!r}")
-    kind = record["mode"] if record["type"] == "window" else "lesson"
+    kind = record["mode"] if record["type"] == "window" else record["type"]
     return RECORD_TYPES[record["type"]], kind
 
 

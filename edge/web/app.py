@@ -15,6 +15,7 @@ from edge.store import Store
 from .auth import Tokens, TokenSource
 from .guard import LoginThrottle, RequestGuard
 from .prom import metrics_registry, metrics_router
+from .routes_alerts import alerts_router
 from .routes_calibration import SnapshotProvider, calibration_router
 from .routes_lessons import StoreReader, lessons_router
 from .routes_live import health_router, live_router
@@ -63,7 +64,7 @@ def create_app(
     state.login_throttle = LoginThrottle()
     state.lan_only = config.web.lan_only
     state.metrics_registry = metrics_registry(live)
-    for router in (health_router, live_router, lessons_router, calibration_router,
+    for router in (health_router, live_router, alerts_router, lessons_router, calibration_router,
                    metrics_router, assets_router, pages_router):
         app.include_router(router)
     app.add_middleware(RequestGuard)  # CSRF origin check and body bound, before any route

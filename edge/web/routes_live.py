@@ -78,7 +78,8 @@ def _lesson(request: Request) -> dict[str, Any]:
 @live_router.get("/api/events", response_class=StreamingResponse,
                  responses={200: {"content": {"text/event-stream": {}},
                                   "description": "Server-sent events: `live` (the whole state, "
-                                  "first), then `window`, `lesson`, `mode` and periodic `status`."}})
+                                  "first), then `window`, `lesson`, `mode`, `alert`, `alert_ack` "
+                                  "and periodic `status`."}})
 async def events(request: Request) -> StreamingResponse:
     """Live updates as server-sent events; a closed window is pushed the moment it is stored."""
     live: LiveState = request.app.state.live

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
+__all__ = ["AlertInfo", "Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
 
 
 class Health(BaseModel):
@@ -49,12 +49,26 @@ class LessonInfo(BaseModel):
     running: bool
 
 
+class AlertInfo(BaseModel):
+    """A real-time alert as the page holds it until acknowledged (edge.alerts; no identity)."""
+
+    id: str = Field(description="Handle for acknowledging it (this process only).")
+    kind: Literal["fall", "hr_high", "hr_contact_lost", "co2_high", "camera_lost"]
+    t: float | None = Field(description="Detection time on the records' clock.")
+    at: float = Field(description="Wall-clock time it reached the page, unix seconds.")
+    camera: str | None = Field(None, description="Stream it was detected in, or the lost camera.")
+    acked: bool
+    count: int | None = Field(None, description="Students involved.")
+    value: float | None = Field(None, description="The reading over the limit (CO2 ppm).")
+
+
 class Live(BaseModel):
     mode: Literal["classroom", "pe"]
     lesson: LessonInfo | None
     metrics: dict[str, Any] = Field(description="The latest window's metrics (current numbers).")
     windows: list[Record] = Field(description="The current lesson's windows, oldest first.")
     lesson_record: Record | None = Field(description="The lesson record once the lesson ended.")
+    alerts: list[AlertInfo] = Field(description="Real-time alerts not yet acknowledged.")
     version: int = Field(description="Change counter; live events with a higher one are newer.")
 
 

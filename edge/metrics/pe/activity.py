@@ -12,6 +12,8 @@ Codes: lying, sitting, standing, walking, very_active; MVPA = walking + very_act
   torso lengths.
 * A student counted doing repetitions at a station is very_active (sit-ups are lying by posture).
 * The emitted code is the most frequent raw code over the same short history (smoothing).
+* A track too new to have a speed (less than 0.3 x ``motion_history_s`` of history) is not coded
+  yet: calling it "standing" would bias every track that breaks while its student runs.
 
 History is per ephemeral track, in memory only, and dropped when the track disappears.
 """
@@ -41,7 +43,7 @@ class _Obs:
     hip: np.ndarray
     torso: float
     world: np.ndarray | None
-    raw: str
+    raw: str | None  # None: not measurable yet (a new track)
 
 
 class ActivityClassifier:
@@ -66,31 +68,35 @@ class ActivityClassifier:
         world = None
         if self.floor is not None and body.foot is not None:
             world = self.floor.to_world(body.foot)
-        obs = _Obs(t=t, hip=body.hips, torso=body.torso, world=world, raw="standing")
+        obs = _Obs(t=t, hip=body.hips, torso=body.torso, world=world, raw=None)
         obs.raw = self._raw_code(body.posture, obs, hist, at_station_active)
         hist.append(obs)
-        counts = Counter(o.raw for o in hist)
+        counts = Counter(o.raw for o in hist if o.raw is not None)
+        if not counts:
+            return None
         best = max(counts.values())
         # ties go to the most recent code so a change shows without an extra delay
         return next(o.raw for o in reversed(hist) if counts[o.raw] == best)
 
-    def _raw_code(self, pose: str, obs: _Obs, hist: deque[_Obs], active: bool) -> str:
+    def _raw_code(self, pose: str, obs: _Obs, hist: deque[_Obs], active: bool) -> str | None:
         if active:
             return "very_active"
         if pose != "upright":
             return pose
         speed, in_metres = self._speed(obs, hist)
+        if speed is None:
+            return None
         cfg = self.cfg
         walk, run = (
             (cfg.walk_speed_mps, cfg.run_speed_mps)
             if in_metres
             else (cfg.walk_speed_torso, cfg.run_speed_torso)
         )
-        if speed is not None and speed >= run:
+        if speed >= run:
             return "very_active"
         if self._oscillation(obs, hist) >= cfg.jump_amplitude_torso:
             return "very_active"
-        if speed is not None and speed >= walk:
+        if speed >= walk:
             return "walking"
         return "standing"
 

@@ -3,12 +3,15 @@
 A member (a heart-rate band, in memory only) is *on* once its condition has held for
 ``sustain_s``. An episode opens when the first member is on and closes when none has been on for
 ``gap_s``; it reports its start (when the first member's condition began), its duration and how
-many distinct members took part. Members never leave this module.
+many distinct members took part. Members never leave this module. The moment an episode opens
+it is also queued as a real-time :class:`edge.alerts.Alert` (:meth:`EpisodeTracker.take_opened`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from edge.alerts import Alert
 
 __all__ = ["EpisodeTracker"]
 
@@ -25,6 +28,7 @@ class EpisodeTracker:
         self._members: set[str] = set()
         self._episodes: list[dict[str, Any]] = []
         self._emitted = 0
+        self._opened: list[Alert] = []
 
     def update(self, t: float, members: dict[str, bool]) -> None:
         """Condition of each member reported at ``t`` (members not listed keep their state)."""
@@ -46,6 +50,7 @@ class EpisodeTracker:
                 }
                 self._episodes.append(self._open)
                 self._members = set()
+                self._opened.append(Alert(self.kind, t, count=len(on)))
             self._members |= on
             self._open["_last"] = t
             self._open["count"] = len(self._members)
@@ -56,6 +61,11 @@ class EpisodeTracker:
     def _close(self) -> None:
         self._open = None
         self._members = set()
+
+    def take_opened(self) -> list[Alert]:
+        """Episodes opened since the last call, as real-time alerts (each once)."""
+        opened, self._opened = self._opened, []
+        return opened
 
     def new_alerts(self) -> list[dict[str, Any]]:
         """Episodes opened since the last call (each reported once), with duration so far."""

@@ -2,9 +2,11 @@
 
 * ``exercise_density_group``: share of observed time during which at least ``mvpa_group_share``
   of the present students were in MVPA.
-* ``exercise_density_mean``: mean over students of each one's MVPA time share. Each track's
-  present/MVPA seconds are accumulated in memory; only the mean leaves. Tracks seen for less than
-  ``min_presence_s`` (tracker fragments, passers-by) are left out of the mean.
+* ``exercise_density_mean``: mean over students of each one's MVPA time share, estimated as the
+  share of the present students in MVPA in each frame, averaged over observed time. With every
+  student in view all span long the two are equal; unlike a per-track average it needs no track
+  ids, so a track that breaks while a student runs (two fragments, both mostly MVPA) does not
+  count as an extra, very active student.
 * ``mvpa_fraction`` and ``activity``: shares of student-time per activity code.
 
 Time is weighted by the gap to the previous frame (capped) so uneven frame rates do not bias
@@ -13,7 +15,7 @@ the shares.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from edge.metrics.pe.activity import CODES, MVPA
@@ -26,14 +28,12 @@ _MAX_STEP_S = 1.0  # a longer gap between frames is a stall: credit at most this
 class DensityAccumulator:
     """Accumulates one span (a window or the lesson); :meth:`result` gives its metrics."""
 
-    def __init__(self, group_share: float, min_presence_s: float) -> None:
+    def __init__(self, group_share: float) -> None:
         self.group_share = group_share
-        self.min_presence_s = min_presence_s
         self.observed_s = 0.0
         self.dense_s = 0.0
+        self.share_s = 0.0  # integral over time of the share of present students in MVPA
         self.code_s: Counter[str] = Counter()
-        self._present_s: dict[int, float] = defaultdict(float)
-        self._mvpa_s: dict[int, float] = defaultdict(float)
         self._counts: Counter[int] = Counter()
 
     def add(self, dt: float, codes: dict[int, str]) -> None:
@@ -46,11 +46,9 @@ class DensityAccumulator:
         in_mvpa = sum(1 for c in codes.values() if c in MVPA)
         if in_mvpa >= self.group_share * len(codes):
             self.dense_s += dt
-        for track, code in codes.items():
+        self.share_s += dt * in_mvpa / len(codes)
+        for code in codes.values():
             self.code_s[code] += dt
-            self._present_s[track] += dt
-            if code in MVPA:
-                self._mvpa_s[track] += dt
 
     @property
     def participants(self) -> int:
@@ -60,13 +58,10 @@ class DensityAccumulator:
     def result(self) -> dict[str, Any]:
         """The span's density metrics; rates are None when no student was observed."""
         total = sum(self.code_s.values())
-        shares = [
-            self._mvpa_s[k] / p for k, p in self._present_s.items() if p >= self.min_presence_s
-        ]
         return {
             "participants": self.participants,
             "exercise_density_group": _ratio(self.dense_s, self.observed_s),
-            "exercise_density_mean": round(sum(shares) / len(shares), 4) if shares else None,
+            "exercise_density_mean": _ratio(self.share_s, self.observed_s),
             "mvpa_fraction": _ratio(sum(self.code_s[c] for c in MVPA), total),
             "activity": {c: _ratio(self.code_s[c], total) for c in CODES} if total else None,
         }

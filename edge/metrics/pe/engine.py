@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
+from edge.alerts import Alert
 from edge.config import EdgeConfig, ZonesConfig
 from edge.metrics.base import EngineResult
 from edge.geometry.plane import FloorMap
@@ -58,7 +59,7 @@ class PEEngine:
         self._class_active = False
 
     def _density(self) -> DensityAccumulator:
-        return DensityAccumulator(self.cfg.mvpa_group_share, self.cfg.min_presence_s)
+        return DensityAccumulator(self.cfg.mvpa_group_share)
 
     def on_people(self, t: float, people: list[TrackedPerson], size: tuple[int, int]) -> None:
         """Code every student of the frame, count station repetitions, watch for falls."""
@@ -92,6 +93,10 @@ class PEEngine:
 
     def on_environment(self, sample: EnvironmentSample) -> None:
         """PE metrics do not use the environment sensors."""
+
+    def take_alerts(self) -> list[Alert]:
+        """Falls and HR episodes detected since the last call (edge.alerts.AlertSource)."""
+        return self.falls.take_alerts() + self.hr.take_alerts()
 
     def live_reps(self) -> dict[str, int]:
         """Current lesson count per station, for the live page."""

@@ -15,7 +15,8 @@ previous reading (capped at ``_MAX_STEP_S``):
 
 Alerts (no identity): HR >= ``hr_alert_share`` x HRmax or > ``hr_alert_bpm`` sustained
 ``hr_sustain_s`` -> ``hr_high``; a band without contact for ``contact_lost_s`` while active
-(its last bpm was at least 57% HRmax, or the class is in MVPA) -> ``contact_lost``.
+(its last bpm was at least 57% HRmax, or the class is in MVPA) -> ``hr_contact_lost``. Each
+episode is also raised once, when it opens, as a real-time :class:`edge.alerts.Alert`.
 Per-band state lives in memory only; nothing per band leaves this module.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from sensors.samples import HeartRateSample
 
+from edge.alerts import Alert
 from edge.config.metrics import PEConfig
 from edge.metrics.pe.alerts import EpisodeTracker
 
@@ -114,7 +116,7 @@ class HeartRateMonitor:
         self._last_t: dict[str, float] = {}
         self._last_bpm: dict[str, float] = {}
         self.high = EpisodeTracker("hr_high", cfg.hr_sustain_s, cfg.alert_gap_s)
-        self.contact = EpisodeTracker("contact_lost", cfg.contact_lost_s, cfg.alert_gap_s)
+        self.contact = EpisodeTracker("hr_contact_lost", cfg.contact_lost_s, cfg.alert_gap_s)
 
     def on_sample(self, sample: HeartRateSample, class_active: bool) -> None:
         """Account one sample; ``class_active`` says whether the class is in MVPA right now."""
@@ -149,6 +151,10 @@ class HeartRateMonitor:
     def new_alerts(self) -> list[dict[str, Any]]:
         """HR alerts first raised since the last call."""
         return self.high.new_alerts() + self.contact.new_alerts()
+
+    def take_alerts(self) -> list[Alert]:
+        """HR episodes opened since the last call, as real-time alerts."""
+        return self.high.take_opened() + self.contact.take_opened()
 
     def all_alerts(self) -> list[dict[str, Any]]:
         """Every HR alert episode of the lesson."""

@@ -7,7 +7,9 @@ on how the lying person was rotated for BlazePose.
 
 A repetition is a hysteresis cycle between two phases with a dead band in between; a movement
 that never reaches the second phase (a partial repetition) does not count, nor does one whose
-second phase comes more than ``_ARM_TIMEOUT_S`` after the first. Joints scoring below
+second phase comes more than ``_ARM_TIMEOUT_S`` after the first. A phase counts once it has
+held for a moment (``EXERCISE_PHASES``; frames of no phase in between do not break it): at a station's full rate
+a single mis-estimated frame cannot start or end a repetition. Joints scoring below
 ``_REP_MIN_SCORE`` are ignored:
 
 * sit-up (knees bent): shoulders down to the mat (trunk within 25 degrees of the mat) -> elbows
@@ -38,6 +40,8 @@ __all__ = ["EXERCISE_PHASES", "RepCounter"]
 
 _REP_MIN_SCORE = 0.4
 _ARM_TIMEOUT_S = 6.0
+_HOLD_S = 0.06  # two frames at a station's 15+ fps
+_HELD_POSITION_S = 0.2
 _ROPE_GROUND_S = 1.5
 _ROPE_GROUND_Q = 0.75
 _ROPE_UP = 0.10
@@ -69,23 +73,21 @@ def _sides(kp: np.ndarray, *names: str) -> list[list[np.ndarray]]:
 
 
 def situp_phase(kp: np.ndarray, torso: float) -> str | None:
-    """ "down" (shoulders on the mat), "up" (elbows at the knees) or None.
-
-    Both phases need bent knees (the test position; a standing body is as straight as one lying
-    flat), and "down" needs the trunk horizontal in the image as well as along the mat axis.
+    """ "down" (shoulders on the mat, knees bent: a standing body is as straight as one lying
+    flat) or "up" (elbows at the knees; or, when elbows are hidden, the trunk sat up to 70
+    degrees above the mat or folded within 60 degrees of the thighs) or None. Every angle is between body segments (the mat axis is hip -> ankles), never against
+    the image axes, so a camera on its side or a mat along the image's vertical axis counts the
+    same.
     """
     hip, sh = hips_point(kp), midpoint(kp, "l_shoulder", "r_shoulder")
     knee, ank = midpoint(kp, "l_knee", "r_knee"), midpoint(kp, "l_ankle", "r_ankle")
     if hip is None or sh is None or knee is None or ank is None:
         return None
-    if _angle(hip, knee, ank) > 140.0:
-        return None
-    elevation = 180.0 - _angle(sh, hip, ank)
-    horizontal = (hip[1] - sh[1]) < 0.5 * torso  # image y grows downward
-    if elevation < 25.0 and horizontal:
-        return "down"
+    elevation = 180.0 - _angle(sh, hip, ank)  # of the trunk above the mat axis
+    if elevation < 25.0:
+        return "down" if _angle(hip, knee, ank) <= 140.0 else None
     reach = [np.linalg.norm(e - k) for e, k in _sides(kp, "elbow", "knee")]
-    if reach and min(reach) < 0.35 * torso:
+    if (reach and min(reach) < 0.35 * torso) or elevation >= 70.0 or _angle(sh, hip, knee) < 60.0:
         return "up"
     return None
 
@@ -142,12 +144,14 @@ def jack_phase(kp: np.ndarray, torso: float) -> str | None:
     return None
 
 
-# exercise -> (phase function, phase that starts a repetition, phase that completes it)
+# exercise -> (phase function, phase that starts a repetition, phase that completes it, how long
+# a phase must hold). A sit-up's phases are positions held for a moment (shoulders on the mat,
+# sitting up); the other exercises pass through their turning points.
 EXERCISE_PHASES = {
-    "situp": (situp_phase, "down", "up"),
-    "pullup": (pullup_phase, "down", "up"),
-    "squat": (squat_phase, "down", "up"),
-    "jumping_jack": (jack_phase, "open", "closed"),
+    "situp": (situp_phase, "down", "up", _HELD_POSITION_S),
+    "pullup": (pullup_phase, "down", "up", _HOLD_S),
+    "squat": (squat_phase, "down", "up", _HOLD_S),
+    "jumping_jack": (jack_phase, "open", "closed", _HOLD_S),
 }
 
 
@@ -160,6 +164,7 @@ class RepCounter:
         self.exercise = exercise
         self.count = 0
         self._armed_at: float | None = None  # last time the starting phase was seen
+        self._phase: tuple[str, float] | None = None  # latest phase seen and since when
         self._rows: deque[tuple[float, ...]] = deque()  # t, hip x, l/r ankle y, hip y
         self._air_since: float | None = None
         self._peak = 0.0
@@ -167,6 +172,7 @@ class RepCounter:
     def reset_person(self) -> None:
         """Another person took the station: forget the movement state, keep the count."""
         self._armed_at = None
+        self._phase = None
         self._rows.clear()
         self._air_since = None
 
@@ -180,8 +186,8 @@ class RepCounter:
         if self.exercise == "rope_skip":
             done = self._rope(t, kp, torso)
         else:
-            phase_of, start, end = EXERCISE_PHASES[self.exercise]
-            phase = phase_of(kp, torso)
+            phase_of, start, end, hold_s = EXERCISE_PHASES[self.exercise]
+            phase = self._held(t, phase_of(kp, torso), hold_s)
             if self._armed_at is not None and t - self._armed_at > _ARM_TIMEOUT_S:
                 self._armed_at = None  # no repetition is that slow: start over
             done = False
@@ -192,6 +198,14 @@ class RepCounter:
                 done = True
         self.count += int(done)
         return done
+
+    def _held(self, t: float, phase: str | None, hold_s: float) -> str | None:
+        """``phase`` once it has been the latest phase seen for ``hold_s``, else None."""
+        if phase is None:
+            return None
+        if self._phase is None or self._phase[0] != phase:
+            self._phase = (phase, t)
+        return phase if t - self._phase[1] >= hold_s else None
 
     def _rope(self, t: float, kp: np.ndarray, torso: float) -> bool:
         la, ra, hip = _pt(kp, "l_ankle"), _pt(kp, "r_ankle"), hips_point(kp)

@@ -1,16 +1,22 @@
-"""Fall alert (SPEC 4.2): a fast transition from upright to lying outside a lying exercise.
+"""Fall alert (SPEC 4.2): a fast descent from upright to lying outside a lying exercise.
 
-Per track (memory only) the last upright observation is kept. When a person is seen lying less
-than ``fall_max_s`` after being upright, stays lying for ``_CONFIRM_S`` (a single mis-detected
-frame is not a fall) and is not in a station whose exercise involves lying, one
-``{"kind": "fall", "start": t, "count": 1}`` alert is raised; falls starting within ``_MERGE_S``
+Per track (memory only) the last upright observation is kept. A descent starts at the first
+observation that is not upright (sitting or lying: people who fall often land sitting or prop
+themselves up). It is a fall when it starts less than ``fall_max_s`` after the person was last
+upright, reaches lying within ``_DESCENT_S`` (someone who sits down and lies down later does so
+on purpose), is confirmed (lying for ``_CONFIRM_S``, or lying now and down for ``_HOLD_S``
+since the descent began: a single mis-detected frame is not a fall) and is not in a station whose exercise involves lying. Then one
+``{"kind": "fall", "start": descent start, "count": 1}`` alert is raised; falls starting within ``_MERGE_S``
 of each other are one alert with a larger count. A track must be upright again before it can
-raise another fall.
+raise another fall. Each new fall alert is also queued at once as a real-time
+:class:`edge.alerts.Alert` (:meth:`FallDetector.take_alerts`); a fall merged into the previous
+one raises nothing new.
 
 A fall changes a skeleton so fast that a tracker often loses the person and starts a new track
 lying on the floor. A new track that appears lying therefore takes over the state of a track
-that vanished nearby (within 3 torso lengths of its last upright position) while upright in the
-last ``fall_max_s + _HANDOVER_S`` seconds.
+that vanished nearby (within 3 torso lengths of its last upright position) in a fast descent,
+or while upright (its descent then starts when it was last seen), less than ``_DESCENT_S``
+before.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.alerts import Alert
 from edge.config.zones import StationConfig
 from edge.geometry.plane import inside_polygon
 from edge.metrics.pe.body import Body
@@ -29,8 +36,9 @@ __all__ = ["LYING_EXERCISES", "FallDetector"]
 
 LYING_EXERCISES = frozenset({"situp"})
 _CONFIRM_S = 0.5
+_DESCENT_S = 2.5  # first non-upright frame to lying; lying down on purpose takes longer
+_HOLD_S = 1.5  # still down this long after the descent began: one lying frame confirms
 _MERGE_S = 2.0
-_HANDOVER_S = 0.6  # how long a tracker may take to confirm the new track of a fallen person
 _HANDOVER_TORSOS = 3.0
 _FORGET_S = 5.0
 
@@ -41,9 +49,9 @@ class _State:
     upright_t: float | None = None
     upright_hips: np.ndarray | None = None
     unit: float = 0.0
+    down_since: float | None = None  # first non-upright observation after upright
     lying_since: float | None = None
     fallen: bool = False
-    slack: float = 0.0  # extra time allowed after a tracker handover
 
 
 class FallDetector:
@@ -55,6 +63,7 @@ class FallDetector:
         self._state: dict[int, _State] = {}
         self._alerts: list[dict[str, Any]] = []
         self._emitted = 0
+        self._raised: list[Alert] = []
 
     def update(self, t: float, people: list[tuple[int, Body]]) -> None:
         """Feed the (track, body) pairs of one frame."""
@@ -71,44 +80,55 @@ class FallDetector:
     def _new_state(self, t: float, body: Body, present: set[int]) -> _State:
         if body.posture == "lying" and body.hips is not None:
             for track, old in self._state.items():
-                if (
-                    track in present
-                    or old.fallen
-                    or old.upright_t is None
-                    or t - old.upright_t > self.fall_max_s + _HANDOVER_S
-                ):
+                if track in present or old.fallen or old.upright_t is None:
+                    continue
+                descent = old.down_since if old.down_since is not None else old.last_seen
+                if descent - old.upright_t > self.fall_max_s or t - descent > _DESCENT_S:
                     continue
                 if np.hypot(*(body.hips - old.upright_hips)) <= _HANDOVER_TORSOS * old.unit:
                     del self._state[track]  # the vanished track continues as this one
-                    return replace(old, last_seen=t, slack=_HANDOVER_S)
+                    return replace(old, last_seen=t, down_since=descent)
         return _State(last_seen=t)
 
     def _step(self, t: float, st: _State, body: Body) -> None:
         if body.posture == "upright":
             st.upright_t, st.upright_hips, st.unit = t, body.hips, body.torso
-            st.lying_since, st.fallen, st.slack = None, False, 0.0
+            st.down_since = st.lying_since = None
+            st.fallen = False
             return
-        if body.posture == "sitting":
-            st.lying_since = None
+        if body.posture is None or st.fallen or st.upright_t is None:
             return
-        if body.posture != "lying" or st.fallen or st.upright_t is None:
+        if st.down_since is None:
+            st.down_since = t
+        # Sitting between lying frames keeps the episode (someone who fell props up or raises
+        # the legs); only standing up again ends it.
+        if body.posture != "lying":
             return
         if st.lying_since is None:
             st.lying_since = t
-        if st.lying_since - st.upright_t > self.fall_max_s + st.slack:
+        if st.down_since - st.upright_t > self.fall_max_s:
+            return  # sat or lay down slowly
+        if st.lying_since - st.down_since > _DESCENT_S:
             return
-        if t - st.lying_since < _CONFIRM_S or self._in_lying_station(body.hips):
+        confirmed = t - st.lying_since >= _CONFIRM_S or t - st.down_since >= _HOLD_S
+        if not confirmed or self._in_lying_station(body.hips):
             return
         st.fallen = True
-        start = round(st.lying_since, 2)
+        start = round(st.down_since, 2)
         last = self._alerts[-1] if self._alerts else None
         if last is not None and start - last["start"] <= _MERGE_S:
             last["count"] += 1
         else:
             self._alerts.append({"kind": "fall", "start": start, "count": 1})
+            self._raised.append(Alert("fall", t, count=1))
 
     def _in_lying_station(self, hip: np.ndarray | None) -> bool:
         return hip is not None and any(inside_polygon(hip, p) for p in self._lying_zones)
+
+    def take_alerts(self) -> list[Alert]:
+        """Falls raised since the last call, as real-time alerts (each once)."""
+        raised, self._raised = self._raised, []
+        return raised
 
     def new_alerts(self) -> list[dict[str, Any]]:
         """Falls raised since the last call, each once."""

@@ -24,6 +24,7 @@ from edge.metrics.pe.reps import RepCounter
 
 __all__ = [
     "Refiner",
+    "StationPose",
     "StationCounters",
     "refine_station_people",
     "station_occupant",
@@ -35,6 +36,28 @@ class Refiner(Protocol):
     """What the hook needs of a top-down pose model (models.blazepose.BlazePoseRefiner)."""
 
     def refine(self, image_bgr: np.ndarray, box_or_kp: np.ndarray) -> Person | None: ...
+
+    def find(self, image_bgr: np.ndarray, box: np.ndarray) -> Person | None: ...
+
+
+class StationPose:
+    """One station's person at full frame rate, top-down only (no overview model): each frame's
+    crop follows the previous frame's landmarks (as BlazePose tracks); when they are lost the
+    station's box is searched at every quarter turn (someone lying along the image's vertical
+    axis, or a camera mounted on its side)."""
+
+    def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]]) -> None:
+        self.refiner = refiner
+        self.box = _polygon_box(polygon)
+        self._kp: np.ndarray | None = None
+
+    def update(self, image: np.ndarray) -> np.ndarray | None:
+        """COCO-17 keypoints (frame pixels) of the station's person, or None when nobody."""
+        person = self.refiner.refine(image, self._kp) if self._kp is not None else None
+        if person is None:
+            person = self.refiner.find(image, self.box)
+        self._kp = None if person is None else person.kp
+        return self._kp
 
 
 def station_occupant(
