@@ -20,6 +20,8 @@ from jsonschema import Draft202012Validator
 from .topics import AGG_KINDS
 
 __all__ = [
+    "MSG_ID_PATTERN",
+    "RECEIPT_MAX_GAPS",
     "SCHEMA_DIR",
     "SCHEMA_VERSION",
     "aggregate_schema",
@@ -53,6 +55,24 @@ _VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, 
 _FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
 
 
+MSG_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}:(?:[0-9a-f]{16}:)?[1-9][0-9]*$"
+RECEIPT_MAX_GAPS = 256
+
+
+def _receipt_schema() -> dict:
+    """hub -> edge ``receipt``: seqs ``from``..``upto`` of store ``epoch`` are committed,
+    except the inclusive ``gaps`` ranges (seqs the hub did not get in that batch)."""
+    seq = {"type": "integer", "minimum": 1}
+    return _envelope("receipt", {
+        "epoch": {"type": "string", "pattern": "^([0-9a-f]{16})?$"},
+        "from": seq,
+        "upto": seq,
+        "gaps": {"type": "array", "maxItems": RECEIPT_MAX_GAPS, "items": {
+            "type": "array", "prefixItems": [seq, seq], "minItems": 2, "maxItems": 2}},
+        "ts": {"type": "number"},
+    }, ["epoch", "from", "upto", "gaps"])
+
+
 def schema_id(name: str) -> str:
     """The ``schema`` field value of a payload, e.g. ``cls.agg.classroom/v1``."""
     return f"cls.{name}/v{SCHEMA_VERSION}"
@@ -80,7 +100,8 @@ def aggregate_schema(kind: str) -> dict:
         "properties": {"suppressed": {"type": "boolean"}, **_VALUES_BY_KIND.get(kind, {})},
     }
     return _envelope(f"agg.{kind}", {
-        "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
+        # <node>:<store epoch>:<seq>; the epoch-less <node>:<seq> of older nodes still parses.
+        "msg_id": {"type": "string", "pattern": MSG_ID_PATTERN},
         "seq": {"type": "integer", "minimum": 1},
         "mode": {"enum": ["classroom", "pe"]},
         "window": {
@@ -148,6 +169,7 @@ def _other_schemas() -> dict[str, dict]:
             "result": {"type": "object"},
             "ts": ts,
         }, ["ok", "verb", "ts"]),
+        "receipt": _receipt_schema(),
     }
 
 

@@ -9,6 +9,11 @@
   by the ``msg_id`` upsert.
 * Every payload is size-checked, parsed and validated against its published schema; a bad one
   is logged with its reason and dropped. Nothing a client sends can stop the hub.
+* After each commit the aggregate's (node, store epoch, seq) joins a receipt batch, published
+  to the node's ``receipt`` topic within ~50 ms (:mod:`sync.receipts`); duplicates are
+  receipted too (the edge may have missed the first receipt). A duplicate ``msg_id`` whose
+  content differs from the stored one (other than ``historical``) is kept as first stored
+  and logged: it means a node reused ids.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from edge.config import MqttConfig
 from .connection import make_client, reconnect_backoff
 from .contract import validator
 from .hub_store import HubStore, StoreError
+from .receipts import ReceiptBatch
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
 
 __all__ = ["Hub", "HubOptions", "Rejected"]
@@ -52,8 +58,8 @@ class HubOptions:
     backoff_first_s: float = 0.5
     backoff_cap_s: float = 30.0
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("received", "stored", "duplicates", "rejected", "state_applied", "state_ignored",
-         "store_errors"), 0))
+        ("received", "stored", "duplicates", "conflicts", "rejected", "state_applied",
+         "state_ignored", "store_errors", "receipts"), 0))
 
 
 class Hub:
@@ -72,6 +78,7 @@ class Hub:
         self._mqtt_config, self._broker = mqtt_config, broker
         self._reopen_store = reopen_store  # () -> HubStore, used after a store failure
         self._store_failed = False
+        self._receipts = ReceiptBatch()
         self.connected = threading.Event()
 
     def run(self, stop_event: threading.Event) -> None:
@@ -93,8 +100,10 @@ class Hub:
                                    clean_start=False, properties=props)
                     connected_once = True
                 while not stop_event.is_set() and not self._store_failed:
-                    if client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                    if client.loop(timeout=0.01 if self._receipts.pending else 0.2) \
+                            != mqtt.MQTT_ERR_SUCCESS:
                         break
+                    self._publish_receipts(client)
                     if self.connected.is_set():
                         backoff.reset()
             except (OSError, ValueError) as exc:
@@ -107,6 +116,14 @@ class Hub:
                 stop_event.wait(backoff.next_delay())
         client.disconnect()
         client.loop(timeout=0.2)
+
+    def _publish_receipts(self, client: mqtt.Client) -> None:
+        """Publish the receipt batch when due (its seqs are committed already)."""
+        if not self._receipts.due():
+            return
+        for topic, payload in self._receipts.take():
+            client.publish(topic, payload, qos=1)
+            self.counters["receipts"] += 1
 
     def _recover_store(self) -> None:
         if self._reopen_store is None:
@@ -181,16 +198,30 @@ class Hub:
         if kind not in AGG_KINDS:
             raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
         _validate(f"agg.{kind}", data)
-        if data["msg_id"] != f"{parsed.node_id}:{data['seq']}":
-            raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
-                           f"and seq {data['seq']}")
+        epoch, seq = _msg_id_parts(parsed, data)
         window = data["window"]
         if window["end"] < window["start"]:
             raise Rejected("window ends before it starts")
-        stored = self.store.insert_aggregate(
-            f"{parsed.node_key}:{data['seq']}", parsed.node_key, kind, window["start"],
-            window["end"], json.dumps(data, separators=(",", ":")), time.time())
+        key = f"{parsed.node_key}:{epoch}:{seq}" if epoch else f"{parsed.node_key}:{seq}"
+        payload = json.dumps(data, separators=(",", ":"))
+        stored = self.store.insert_aggregate(key, parsed.node_key, kind, window["start"],
+                                             window["end"], payload, time.time(), epoch, seq)
         self.counters["stored" if stored else "duplicates"] += 1
+        if not stored:
+            self._check_duplicate(key, data)
+        if epoch:
+            self._receipts.add(parsed.node_key, epoch, seq)
+
+    def _check_duplicate(self, key: str, data: dict[str, Any]) -> None:
+        """Log a duplicate msg_id whose content differs from what is stored (ids reused)."""
+        first = self.store.stored_payload(key)
+        if first is None or _content(json.loads(first)) == _content(data):
+            return
+        self.counters["conflicts"] += 1
+        log.warning("hub: msg_id %s arrived again with different content; kept the first "
+                    "(window %s-%s), dropped the new one (window %s-%s)", key,
+                    json.loads(first)["window"]["start"], json.loads(first)["window"]["end"],
+                    data["window"]["start"], data["window"]["end"])
 
     def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
         _validate("state", data)
@@ -201,6 +232,21 @@ class Hub:
             log.info("hub: ignored %s state of %s: session %d is older than the stored one",
                      "online" if data["online"] else "offline (stale Will)", parsed.node_key,
                      data["session"])
+
+
+def _msg_id_parts(parsed: ParsedTopic, data: dict[str, Any]) -> tuple[str, int]:
+    """(store epoch, seq) of a validated aggregate; its node must be the topic's node."""
+    parts = data["msg_id"].split(":")
+    node, epoch = parts[0], (parts[1] if len(parts) == 3 else "")
+    if node != parsed.node_id or int(parts[-1]) != data["seq"]:
+        raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
+                       f"and seq {data['seq']}")
+    return epoch, data["seq"]
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal for two copies of one msg_id (a re-send may set ``historical``)."""
+    return {k: v for k, v in data.items() if k != "historical"}
 
 
 def _decode(payload: bytes) -> dict[str, Any]:
