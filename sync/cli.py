@@ -30,8 +30,8 @@ def register_sync(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sync", help="MQTT outbox: drain it to the broker or show its state")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
-    drain = verbs.add_parser("drain", help="publish every unsent aggregate; exit 0 when empty, "
-                                           "1 on timeout")
+    drain = verbs.add_parser("drain", help="publish every undelivered aggregate; exit 0 when "
+                                           "the hub confirmed all, 1 on timeout")
     drain.add_argument("--db", metavar="F", help="store file (default: store.path from config)")
     drain.add_argument("--broker", metavar="URL", help="mqtt://host:port or mqtts://host:port "
                                                        "(default: mqtt.broker from config)")
@@ -87,7 +87,9 @@ def _drain(args: argparse.Namespace) -> int:
     stats = publisher.stats()
     publisher.close()
     print(json.dumps({"drained": drained, "acked": publisher.counters["acked"],
-                      "unsent": stats.unsent, "session": stats.session}))
+                      "confirmed": publisher.counters["confirmed"], "unsent": stats.unsent,
+                      "unacked_by_broker": stats.unacked_by_broker, "session": stats.session,
+                      "delivery": config.mqtt.delivery}))
     return EXIT_OK if drained else EXIT_FAILURE
 
 
