@@ -56,9 +56,10 @@ class MonthlyPartitions:
         if (year, month) in self._known:
             return
         try:
-            self._conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._table}_y{year:04d}m{month:02d} "
-                f"PARTITION OF {self._table} FOR VALUES FROM ({start!r}) TO ({end!r})")
+            with self._conn.transaction():  # a savepoint inside the hub's batch transaction
+                self._conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self._table}_y{year:04d}m{month:02d} "
+                    f"PARTITION OF {self._table} FOR VALUES FROM ({start!r}) TO ({end!r})")
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
             pass  # another worker created it between our check and our CREATE
         self._known.add((year, month))

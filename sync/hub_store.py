@@ -74,6 +74,15 @@ class HubStore(Protocol):
     def aggregate_ids(self) -> list[str]:
         """Every stored ``msg_id`` (tests and audits)."""
 
+    def begin(self) -> None:
+        """Open a transaction (the hub commits a batch of messages at once)."""
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+
+    def rollback(self) -> None:
+        """Roll the open transaction back."""
+
     def close(self) -> None:
         """Release the connection."""
 
@@ -159,6 +168,15 @@ class _SqlStore:
     def aggregate_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute(
             f"SELECT msg_id FROM {self.aggregates} ORDER BY msg_id").fetchall()]
+
+    def begin(self) -> None:
+        self._conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self._conn.close()

@@ -91,40 +91,24 @@ def covered_ranges(payload: bytes, epoch: str) -> list[tuple[int, int]]:
 
 @dataclass
 class ReceiptBatch:
-    """Hub side: seqs committed since the last flush, per node and epoch.
+    """Hub side: seqs of the open store transaction, per node and epoch.
 
-    The hub adds each committed (or duplicate) aggregate and flushes after ``delay_s`` or
-    ``max_seqs``, whichever comes first, so a burst costs one receipt, not one per message.
+    The hub adds each aggregate written (or found already stored) and takes the receipts
+    after the commit, so a burst costs one receipt per node, not one per message.
     """
 
-    delay_s: float = 0.05
-    max_seqs: int = 500
     _pending: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    _count: int = 0
-    _first: float | None = None
 
     def add(self, node_key: str, epoch: str, seq: int) -> None:
-        """Remember that ``seq`` of ``node_key``'s store ``epoch`` is committed."""
+        """Remember that ``seq`` of ``node_key``'s store ``epoch`` is in this batch."""
         self._pending.setdefault((node_key, epoch), []).append(seq)
-        self._count += 1
-        if self._first is None:
-            self._first = time.monotonic()
-
-    @property
-    def pending(self) -> bool:
-        return self._count > 0
-
-    def due(self) -> bool:
-        """True when the batch should be published now."""
-        return self._first is not None and (
-            self._count >= self.max_seqs or time.monotonic() - self._first >= self.delay_s)
 
     def take(self) -> list[tuple[str, bytes]]:
-        """(topic, payload) of every receipt to publish; empties the batch."""
+        """(topic, payload) of every receipt of the batch; empties it."""
         out = []
         for (node_key, epoch), seqs in self._pending.items():
             topic = receipt_topic(node_key)
             out += [(topic, json.dumps(p, separators=(",", ":")).encode())
                     for p in receipt_payloads(epoch, seqs)]
-        self._pending, self._count, self._first = {}, 0, None
+        self._pending = {}
         return out
