@@ -126,7 +126,7 @@ def one_run(workers: int, nodes: int, messages: int) -> dict:
     prefix = f"hs{uuid.uuid4().hex[:8]}_"
     PostgresHubStore(PG_URL, prefix).close()  # tables exist before the workers race for them
     with tempfile.TemporaryDirectory() as tmp:
-        broker = Broker(Path(tmp)).start()
+        broker = Broker(Path(tmp), persistence=False).start()
         procs = [start_worker(broker, prefix, i) for i in range(workers)]
         time.sleep(2.0)
         generator = Generator(broker.port, nodes, max(1, messages // nodes))

@@ -159,7 +159,7 @@ def drain_rate(path: Path, url: str, delivery: str) -> tuple[float, float, bool]
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        broker = Broker(Path(tmp)).start()
+        broker = Broker(Path(tmp), persistence=False).start()
         try:
             topics = NodeTopics.for_node(NODE)
             payloads = [encode(aggregate_payload(

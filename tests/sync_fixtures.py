@@ -84,8 +84,8 @@ class HubRunner:
 
     def start(self) -> HubRunner:
         store = open_store(self.store_url, self.prefix)
-        opts = HubOptions(client_id=f"hub-{self.prefix or 'x'}", backoff_first_s=0.1,
-                          backoff_cap_s=0.5, **self.options)
+        opts = HubOptions(**{"client_id": f"hub-{self.prefix or 'x'}", "backoff_first_s": 0.1,
+                             "backoff_cap_s": 0.5, **self.options})
         self.hub = Hub(store, mqtt_config(self.broker_url), self.broker_url, opts,
                        reopen_store=lambda: open_store(self.store_url, self.prefix))
         self._stop = threading.Event()
