@@ -223,7 +223,9 @@ class Hub:
             data = _decode(payload)
             _validate("meta", data)
             self.store.set_meta(parsed.node_key, json.dumps(data), time.time())
-        elif leaf[0] in ("health", "cam", "cmd", "reply", "receipt"):
+        elif leaf == ("health",):
+            self._ingest_health(parsed, _decode(payload))
+        elif leaf[0] in ("cam", "cmd", "reply", "receipt"):
             return  # live status and request/response traffic: not stored by the hub
         else:
             raise Rejected(f"unknown topic leaf {'/'.join(leaf)[:100]!r}")
@@ -256,6 +258,14 @@ class Hub:
                     "(window %s-%s), dropped the new one (window %s-%s)", key,
                     json.loads(first)["window"]["start"], json.loads(first)["window"]["end"],
                     data["window"]["start"], data["window"]["end"])
+
+    def _ingest_health(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
+        """The node's outbox backlog for the district page (health is retained, expiring)."""
+        _validate("health", data)
+        backlog = data["outbox"].get("unsent")
+        if not isinstance(backlog, int) or isinstance(backlog, bool) or backlog < 0:
+            raise Rejected("health: outbox.unsent is not a count")
+        self.store.set_health(parsed.node_key, backlog, time.time())
 
     def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
         _validate("state", data)

@@ -74,6 +74,12 @@ class HubStore(Protocol):
     def aggregate_ids(self) -> list[str]:
         """Every stored ``msg_id`` (tests and audits)."""
 
+    def set_health(self, node: str, backlog: int, ts: float) -> None:
+        """Keep the outbox backlog the node last reported in ``health``."""
+
+    def acknowledge(self, msg_id: str, by: str, at: float) -> bool:
+        """Mark the alert ``msg_id`` acknowledged; False when it already was."""
+
     def begin(self) -> None:
         """Open a transaction (the hub commits a batch of messages at once)."""
 
@@ -97,6 +103,16 @@ class _SqlStore:
             raise StoreError(f"table prefix {prefix!r}: use lowercase letters, digits, _")
         self._conn = conn
         self.aggregates, self.nodes = f"{prefix}aggregates", f"{prefix}nodes"
+        self.acks = f"{prefix}alert_acks"  # district page: acknowledged alerts
+
+    @property
+    def connection(self) -> Any:
+        """The DB-API connection (read-only queries of the district page)."""
+        return self._conn
+
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders in this driver's style."""
+        return self._sql(text)
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self._ph)
@@ -126,7 +142,10 @@ class _SqlStore:
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.nodes} (node TEXT PRIMARY KEY, "
             "online BOOLEAN NOT NULL, session BIGINT NOT NULL, updated DOUBLE PRECISION, "
-            "meta TEXT)")
+            "meta TEXT, backlog BIGINT, health_ts DOUBLE PRECISION)")
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.acks} (msg_id TEXT PRIMARY KEY, "
+            "acked_by TEXT NOT NULL, acked_at DOUBLE PRECISION NOT NULL)")
 
     def insert_aggregate(self, msg_id: str, node: str, kind: str, window_start: float,
                          window_end: float, payload: str, received: float,
@@ -152,6 +171,21 @@ class _SqlStore:
             "session = excluded.session, updated = excluded.updated "
             f"WHERE excluded.session >= {self.nodes}.session"),
             (node, online, session, updated))
+        return cur.rowcount == 1
+
+    def set_health(self, node: str, backlog: int, ts: float) -> None:
+        """Keep the outbox backlog the node last reported in ``health``."""
+        self._conn.execute(self._sql(
+            f"INSERT INTO {self.nodes}(node, online, session, updated, backlog, health_ts) "
+            "VALUES (?, FALSE, 0, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
+            "backlog = excluded.backlog, health_ts = excluded.health_ts"),
+            (node, ts, backlog, ts))
+
+    def acknowledge(self, msg_id: str, by: str, at: float) -> bool:
+        """Mark the alert ``msg_id`` acknowledged; False when it already was."""
+        cur = self._conn.execute(self._sql(
+            f"INSERT INTO {self.acks}(msg_id, acked_by, acked_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(msg_id) DO NOTHING"), (msg_id, by, at))
         return cur.rowcount == 1
 
     def set_meta(self, node: str, meta: str, updated: float) -> None:
@@ -198,6 +232,10 @@ class SqliteHubStore(_SqlStore):
         for column, decl in (("epoch", "TEXT NOT NULL DEFAULT ''"), ("seq", "BIGINT")):
             if column not in have:  # a hub store from before store epochs
                 conn.execute(f"ALTER TABLE {self.aggregates} ADD COLUMN {column} {decl}")
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.nodes})")}
+        for column, decl in (("backlog", "BIGINT"), ("health_ts", "DOUBLE PRECISION")):
+            if column not in have:  # a hub store from before the district page
+                conn.execute(f"ALTER TABLE {self.nodes} ADD COLUMN {column} {decl}")
 
 
 class PostgresHubStore(_SqlStore):
@@ -232,7 +270,8 @@ class PostgresHubStore(_SqlStore):
 
     def drop_tables(self) -> None:
         """Remove this prefix's tables (tests clean up with it)."""
-        self._conn.execute(f"DROP TABLE IF EXISTS {self.aggregates}, {self.nodes} CASCADE")
+        self._conn.execute(f"DROP TABLE IF EXISTS {self.aggregates}, {self.nodes}, {self.acks} "
+                           "CASCADE")
 
 
 def open_store(url: str, prefix: str = "") -> HubStore:
