@@ -43,7 +43,7 @@ from tests.sync_fixtures import window_record
 
 EDGE = str(Path(sys.executable).with_name("edge"))
 PG_URL = os.environ.get("HUB_PG", "postgresql://postgres@127.0.0.1:5432/test")
-RETRY_S = 3.0
+RETRY_FIRST_S = 10.0  # like mqtt.receipt_timeout_s, doubling per round
 CLIENTS = 4  # generator connections (each speaks for K / CLIENTS nodes)
 
 
@@ -100,13 +100,16 @@ class Generator:
         start = time.perf_counter()
         published = self.publish((n, s) for s in range(1, self.per_node + 1)
                                  for n in self.nodes)
+        wait, next_retry = 0.1, start + RETRY_FIRST_S
         while time.perf_counter() - start < timeout:
-            time.sleep(RETRY_S)
+            time.sleep(wait)
             with self.lock:
                 missing = sorted(self.unconfirmed)
             if not missing:
                 break
-            published += self.publish((by_id[n], s) for n, s in missing)
+            if time.perf_counter() >= next_retry:
+                published += self.publish((by_id[n], s) for n, s in missing)
+                next_retry = time.perf_counter() + 2 * (next_retry - start)
         return published, time.perf_counter() - start
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from typing import Any
 
-__all__ = ["MonthlyPartitions", "month_bounds"]
+__all__ = ["MonthlyPartitions", "create_views", "month_bounds"]
 
 _PARTITION = re.compile(r"_y(\d{4})m(\d{2})$")
 
@@ -86,3 +86,51 @@ class MonthlyPartitions:
                 self._known.discard((year, month))
                 dropped.append(name)
         return dropped
+
+
+def create_views(conn: Any, aggregates: str, nodes: str, acks: str) -> None:
+    """The documented SQL views for BI tools (Grafana, Superset) on the hub's PostgreSQL.
+
+    Named after the tables (``<prefix>v_...``). Times are ``timestamptz``; metrics of a window
+    the edge suppressed (``values.suppressed``: fewer than ``privacy.min_group`` people) are
+    NULL, exactly as the edge would show them.
+    """
+    prefix = aggregates[: -len("aggregates")]
+    value = "CASE WHEN (a.payload::jsonb #>> '{values,suppressed}')::boolean THEN NULL " \
+            "ELSE (a.payload::jsonb #>> '{values,%s}')::double precision END AS %s"
+    where = "split_part(a.node, '/', 1) AS district, split_part(a.node, '/', 2) AS school, " \
+            "split_part(a.node, '/', 3) AS room, split_part(a.node, '/', 4) AS node_id"
+    metrics = {
+        "classroom_windows": ("classroom", ["students_present", "participation",
+                                            "head_up_rate", "hand_raise_rate"]),
+        "pe_windows": ("pe", ["participants", "exercise_density_group", "mvpa_fraction"]),
+        "lessons": ("lesson", ["participation", "head_up_rate", "exercise_density_group"]),
+    }
+    for view, (kind, names) in metrics.items():
+        columns = ", ".join(value % (name, name) for name in names)
+        extra = (", a.payload::jsonb ->> 'mode' AS mode, a.payload::jsonb #>> "
+                 "'{values,st,lesson_type}' AS lesson_type") if kind == "lesson" else ""
+        conn.execute(
+            f"CREATE OR REPLACE VIEW {prefix}v_{view} AS SELECT a.node, {where}, "
+            "to_timestamp(a.window_start) AS window_start, "
+            "to_timestamp(a.window_end) AS window_end, (a.payload::jsonb ->> 'n')::int AS n, "
+            f"(a.payload::jsonb #>> '{{values,suppressed}}')::boolean AS suppressed, "
+            f"{columns}{extra} FROM {aggregates} a WHERE a.kind = '{kind}'")
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {prefix}v_env_compliance AS SELECT a.node, {where}, "
+        "to_timestamp(a.window_start) AS window_start, "
+        "(a.payload::jsonb #>> '{values,env,co2_ppm}')::double precision AS co2_ppm, "
+        "(a.payload::jsonb #>> '{values,env,lux_desk}')::double precision AS lux_desk, "
+        "(a.payload::jsonb #>> '{values,env,compliance,co2}')::boolean AS co2_ok, "
+        "(a.payload::jsonb #>> '{values,env,compliance,lux_desk}')::boolean AS lux_desk_ok "
+        f"FROM {aggregates} a WHERE a.kind = 'classroom'")
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {prefix}v_alerts AS SELECT a.msg_id, a.node, {where}, "
+        "to_timestamp(a.window_start) AS at, a.payload::jsonb -> 'values' AS alert, "
+        f"k.acked_by, to_timestamp(k.acked_at) AS acked_at FROM {aggregates} a "
+        f"LEFT JOIN {acks} k ON k.msg_id = a.msg_id WHERE a.kind = 'alert'")
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {prefix}v_nodes AS SELECT n.node, "
+        "split_part(n.node, '/', 2) AS school, split_part(n.node, '/', 3) AS room, "
+        "n.online, n.session, to_timestamp(GREATEST(n.updated, n.health_ts)) AS last_seen, "
+        f"n.backlog FROM {nodes} n")

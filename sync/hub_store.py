@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .hub_pg import MonthlyPartitions
+from .hub_pg import MonthlyPartitions, create_views
 
 __all__ = [
     "HubStore",
@@ -253,9 +253,15 @@ class PostgresHubStore(_SqlStore):
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from None
         super().__init__(conn, prefix)
         self._partitions = MonthlyPartitions(conn, self.aggregates)
-        self._partitions.create_parent()
-        self._create_indexes()
-        self._create_nodes()
+        # Several workers start together: one at a time runs the (idempotent) DDL.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.aggregates,))
+        try:
+            self._partitions.create_parent()
+            self._create_indexes()
+            self._create_nodes()
+            create_views(conn, self.aggregates, self.nodes, self.acks)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.aggregates,))
 
     def insert_aggregate(self, msg_id: str, node: str, kind: str, window_start: float,
                          window_end: float, payload: str, received: float,
@@ -271,7 +277,7 @@ class PostgresHubStore(_SqlStore):
     def drop_tables(self) -> None:
         """Remove this prefix's tables (tests clean up with it)."""
         self._conn.execute(f"DROP TABLE IF EXISTS {self.aggregates}, {self.nodes}, {self.acks} "
-                           "CASCADE")
+                           "CASCADE")  # CASCADE: the views go with them
 
 
 def open_store(url: str, prefix: str = "") -> HubStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 from sync.hub_pg import month_bounds
@@ -59,5 +60,38 @@ def test_two_shared_workers_on_postgresql_receipt_everything_once(tmp_path, brok
         for worker in workers:
             worker.stop()
         store = PostgresHubStore(PG_URL, prefix)
+        store.drop_tables()
+        store.close()
+
+
+def test_sql_views_for_bi_tools_hide_suppressed_metrics(tmp_path):
+    prefix = f"v{uuid.uuid4().hex[:10]}_"
+    store = PostgresHubStore(PG_URL, prefix)
+    try:
+        def window(seq: int, suppressed: bool) -> None:
+            payload = {"msg_id": f"n1:{seq}", "seq": seq, "n": 2 if suppressed else 30,
+                       "window": {"start": _ts(2026, 3), "end": _ts(2026, 3) + 30},
+                       "values": {"suppressed": suppressed, "participation": 0.4,
+                                  "head_up_rate": 0.7,
+                                  "env": {"co2_ppm": 1600.0, "compliance": {"co2": False}}}}
+            store.insert_aggregate(f"d1/s1/r1/n1:{seq}", "d1/s1/r1/n1", "classroom",
+                                   _ts(2026, 3) + seq, _ts(2026, 3) + seq + 30,
+                                   json.dumps(payload), 0.0, "", seq)
+
+        window(1, False)
+        window(2, True)
+        store.update_node("d1/s1/r1/n1", True, 1, _ts(2026, 3))
+        rows = store.connection.execute(
+            f"SELECT school, room, suppressed, participation, head_up_rate FROM "
+            f"{prefix}v_classroom_windows ORDER BY window_start").fetchall()
+        assert rows == [("s1", "r1", False, 0.4, 0.7), ("s1", "r1", True, None, None)]
+        env = store.connection.execute(
+            f"SELECT co2_ppm, co2_ok FROM {prefix}v_env_compliance LIMIT 1").fetchone()
+        assert env == (1600.0, False)
+        assert store.connection.execute(
+            f"SELECT school, online FROM {prefix}v_nodes").fetchall() == [("s1", True)]
+        for view in ("v_pe_windows", "v_lessons", "v_alerts"):
+            store.connection.execute(f"SELECT * FROM {prefix}{view}").fetchall()
+    finally:
         store.drop_tables()
         store.close()
