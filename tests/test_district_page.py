@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from web_fixtures import Browser, serve
 from edge.live import LiveState
 from sync.district.app import DistrictTokens, create_app, load_tokens
 from sync.hub_store import open_store
+from tests.ports import free_port
 from tests.sync_fixtures import NODE_KEY, HubRunner, make_store, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,3 +137,32 @@ def test_page_shows_node_offline_within_keepalive_and_alert_within_2s(tmp_path, 
         if edge.poll() is None:
             edge.kill()
         hub.stop()
+
+
+def test_edge_hub_web_serves_the_api_and_refuses_bad_arguments(tmp_path, broker):
+    edge = str(Path(sys.executable).with_name("edge"))
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"district": TOKENS.district, "schools": TOKENS.schools}))
+    base = [edge, "hub", "--broker", broker.url, "--store", str(tmp_path / "hub.db")]
+    missing = subprocess.run([*base, "--web", "127.0.0.1:1"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "--tokens" in missing.stderr
+    bad = subprocess.run([*base, "--web", "nowhere", "--tokens", str(tokens)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
+    port = free_port()
+    hub = subprocess.Popen([*base, "--web", f"127.0.0.1:{port}", "--tokens", str(tokens)])
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/me", headers=_auth(
+            TOKENS.schools["s2"]))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    assert json.load(response) == {"role": "school", "school": "s2"}
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "edge hub --web did not answer"
+                time.sleep(0.2)
+    finally:
+        hub.terminate()
+        assert hub.wait(15) == 0
