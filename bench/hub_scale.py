@@ -8,7 +8,9 @@ payloads built by ``sync.payloads``, QoS 1, receipts on each node's ``receipt`` 
 re-publishing of whatever is not receipted after a timeout, as ``OutboxPublisher`` does).
 Mid-run one worker is SIGKILLed (and restarted 2 s later, as systemd would). Printed per run:
 produced, stored, distinct, lost, duplicates, receipted, messages/s until every message is
-stored and receipted, and the load average (the machine is shared: read ratios, not absolutes).
+stored and receipted, the hub workers' CPU milliseconds per message (the SIGKILLed worker's
+first life excluded: a capacity figure that does not depend on how busy the machine is), and
+the load average (the machine is shared: read ratios, not absolutes).
 
 Usage: ``python bench/hub_scale.py [--messages 3000] [--workers 1,2,4] [--nodes 10,1000]``
 """
@@ -125,6 +127,12 @@ def start_worker(broker: Broker, prefix: str, index: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(workers: int, nodes: int, messages: int) -> dict:
     prefix = f"hs{uuid.uuid4().hex[:8]}_"
     PostgresHubStore(PG_URL, prefix).close()  # tables exist before the workers race for them
@@ -147,6 +155,7 @@ def one_run(workers: int, nodes: int, messages: int) -> dict:
         published, seconds = generator.run(timeout=120)
         killer.join()
         generator.close()
+        hub_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         for proc in procs:
             proc.terminate()
             proc.wait(10)
@@ -160,7 +169,7 @@ def one_run(workers: int, nodes: int, messages: int) -> dict:
             "stored": stored, "distinct": distinct, "lost": produced - distinct,
             "duplicates": stored - distinct, "unreceipted": len(generator.unconfirmed),
             "receipts": generator.receipts, "msg_per_s": produced / seconds,
-            "seconds": seconds}
+            "seconds": seconds, "cpu_ms_per_msg": 1000 * hub_cpu / produced}
 
 
 def main() -> None:
@@ -172,13 +181,15 @@ def main() -> None:
     print(f"hub scale: {args.messages} messages per run, one worker SIGKILLed mid-run "
           f"(restarted after 2 s); {os.cpu_count()} cores")
     print(f"{'N':>2} {'K':>5} {'produced':>8} {'published':>9} {'stored':>6} {'distinct':>8} "
-          f"{'lost':>4} {'dup':>3} {'unrcpt':>6} {'msg/s':>7} {'load1':>5}")
+          f"{'lost':>4} {'dup':>3} {'unrcpt':>6} {'msg/s':>7} {'hub CPU ms/msg':>14} "
+          f"{'load1':>5}")
     for nodes in (int(k) for k in args.nodes.split(",")):
         for workers in (int(n) for n in args.workers.split(",")):
             r = one_run(workers, nodes, args.messages)
             print(f"{r['workers']:>2} {r['nodes']:>5} {r['produced']:>8} {r['published']:>9} "
                   f"{r['stored']:>6} {r['distinct']:>8} {r['lost']:>4} {r['duplicates']:>3} "
-                  f"{r['unreceipted']:>6} {r['msg_per_s']:>7.0f} {os.getloadavg()[0]:>5.1f}",
+                  f"{r['unreceipted']:>6} {r['msg_per_s']:>7.0f} {r['cpu_ms_per_msg']:>14.2f} "
+                  f"{os.getloadavg()[0]:>5.1f}",
                   flush=True)
 
 
