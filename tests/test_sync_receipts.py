@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +24,9 @@ from edge.store import Store
 from sync.publisher import OutboxPublisher
 from sync.receipts import ReceiptError, covered_ranges, receipt_payloads
 from sync.topics import NodeTopics
+from tests.daemon_process import ROOT, Daemon, daemon_config
 from tests.mqtt_broker import Broker
+from tests.ports import free_port
 from tests.sync_fixtures import (
     NODE,
     HubRunner,
@@ -38,6 +41,7 @@ from tests.sync_fixtures import (
 
 EDGE = str(Path(sys.executable).with_name("edge"))
 TOPICS = NodeTopics.for_node(NODE)
+VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
 
 
 @pytest.fixture
@@ -218,3 +222,46 @@ def test_epoch_made_once_at_creation(tmp_path):
     with Store(tmp_path / "a.db") as again:
         assert again.db.execute(
             "SELECT value FROM meta WHERE key = 'store.epoch'").fetchone()[0] == epochs[0]
+
+
+def test_daemon_keeps_rows_until_the_hub_receipts_them(tmp_path, broker):
+    """Inside `edge run`: PUBACKed rows stay undelivered with no hub, then the receipts come."""
+    port = free_port()
+    cameras = (f'[cameras.front]\nsource = "{VIDEO}"\nloop = true\nanalyse_fps = 0.5\n'
+               "[pose]\ntiles = 1\n")
+    text = daemon_config(tmp_path, cameras, port).read_text().replace(
+        "[mqtt]\nenabled = false",
+        f'[mqtt]\nenabled = true\nbroker = "{broker.url}"\nreceipt_timeout_s = 2')
+    (tmp_path / "edge.toml").write_text(text)
+    db = tmp_path / "state" / "edge.db"
+
+    def rows() -> list[tuple]:
+        if not db.exists():
+            return []
+        conn = sqlite3.connect(db)
+        try:
+            return conn.execute("SELECT seq, broker_acked_at, sent_at FROM outbox").fetchall()
+        except sqlite3.OperationalError:  # not created yet
+            return []
+        finally:
+            conn.close()
+
+    daemon = Daemon(tmp_path / "edge.toml", port)
+    hub = None
+    try:
+        daemon.wait_for(lambda: sum(1 for _, acked, _ in rows() if acked) >= 2, 90,
+                        "two windows PUBACKed by the broker")
+        assert all(sent is None for _, _, sent in rows())  # no hub: nothing is delivered
+        hub = HubRunner(str(tmp_path / "hub.db"), "", broker.url).start()
+        daemon.wait_for(lambda: sum(1 for _, _, sent in rows() if sent) >= 2, 60,
+                        "windows receipted by the hub")
+        delivered = {seq for seq, _, sent in rows() if sent}
+        epoch = store_epoch_of(db)
+        at_hub = {int(i.rsplit(":", 1)[1]) for i in hub.ids() if f":{epoch}:" in i}
+        assert delivered <= at_hub  # delivered means the hub has it
+        code, _ = daemon.terminate()
+    finally:
+        daemon.kill()
+        if hub is not None:
+            hub.stop()
+    assert code == 0, "".join(daemon.lines)
