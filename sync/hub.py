@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500  # messages per transaction at most
 BATCH_MAX_S = 0.02  # and never older than this before commit, acks and receipts
+RECEIPTS_IN_FLIGHT = 1000
 
 
 class Rejected(ValueError):
@@ -91,6 +92,9 @@ class Hub:
         """Ingest until ``stop_event`` is set; reconnects with capped backoff."""
         client, address = make_client(self._mqtt_config, self.options.client_id, self._broker)
         client.manual_ack_set(True)
+        # Receipts are QoS 1 and one per node per batch: paho's default of 20 in flight would
+        # queue a 1,000-node batch behind 50 broker round trips.
+        client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
         client.on_connect, client.on_message = self._on_connect, self._on_message
         client.on_disconnect = self._on_disconnect
         props = Properties(PacketTypes.CONNECT)
