@@ -36,7 +36,7 @@ import paho.mqtt.client as mqtt
 
 from edge.config import NodeConfig
 from sync.hub_store import PostgresHubStore
-from sync.outbox import OutboxRow
+from edge.store.outbox import OutboxRow
 from sync.payloads import aggregate_payload, encode, publish_properties
 from sync.receipts import ReceiptError, covered_ranges
 from sync.topics import NodeTopics

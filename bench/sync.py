@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt
 
-from sync.outbox import OutboxRow, store_epoch
-from sync.outbox import open_outbox as open_edge_outbox
+from edge.store.outbox import OutboxRow, store_epoch
+from edge.store.outbox import open_outbox as open_edge_outbox
 from sync.receipts import receipt_payloads
 from sync.payloads import HEALTH_EXPIRY_S, aggregate_payload, encode, publish_properties
 from sync.publisher import OutboxPublisher

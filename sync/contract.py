@@ -17,6 +17,8 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from sensors.const import CAMERA_STATES, MODES
+
 from .topics import AGG_KINDS
 
 __all__ = [
@@ -103,7 +105,7 @@ def aggregate_schema(kind: str) -> dict:
         # <node>:<store epoch>:<seq>; the epoch-less <node>:<seq> of older nodes still parses.
         "msg_id": {"type": "string", "pattern": MSG_ID_PATTERN},
         "seq": {"type": "integer", "minimum": 1},
-        "mode": {"enum": ["classroom", "pe"]},
+        "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
             "properties": {"start": {"type": "number"}, "end": {"type": "number"}},
@@ -156,7 +158,7 @@ def _other_schemas() -> dict[str, dict]:
         }, ["ts", "session", "outbox"]),
         "camera": _envelope("camera", {
             "camera": {"type": "string"},
-            "state": {"enum": ["connecting", "streaming", "stalled", "unreachable", "stopped"]},
+            "state": {"enum": list(CAMERA_STATES)},
             "frames": {"type": "integer", "minimum": 0},
             "reconnects": {"type": "integer", "minimum": 0},
             "failures": {"type": "integer", "minimum": 0},

@@ -126,3 +126,12 @@ def test_cli_schema_is_generated_from_model():
     schema = json.loads(res.stdout)
     assert schema["properties"].keys() == EdgeConfig.model_json_schema()["properties"].keys()
     assert schema["$defs"]["WebConfig"]["additionalProperties"] is False
+
+
+def test_loading_a_config_does_not_import_opencv():
+    # Config validation runs on every command (and in `edge config validate` on an installer's
+    # laptop): it must stay light. Zones geometry is pure NumPy.
+    code = "import sys; import edge.config; print('cv2' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "False"

@@ -16,7 +16,7 @@ import pytest
 from scenegen import write_classroom_scene
 
 from edge.cli.main import main
-from edge.privacy_audit import scan_record
+from edge.privacy.audit import scan_record
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGE = [sys.executable, "-m", "edge.cli.main"]

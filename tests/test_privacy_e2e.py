@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from edge.privacy_audit import audit_database, scan_record
+from edge.privacy.audit import audit_database, scan_record
 from tests.daemon_process import ROOT, SCENE, Daemon, daemon_config, rows
 from tests.mqtt_broker import MessageRecorder
 from tests.ports import free_port

@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from edge.privacy_audit import AuditError, audit_database
+from edge.privacy.audit import AuditError, audit_database
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
 

@@ -18,14 +18,15 @@ from typing import Any, Self
 import numpy as np
 from sqlite_utils import Database
 
-from edge.privacy_audit import scan_record
+from sensors.const import MODES
+
+from edge.privacy.audit import scan_record
 
 from .schema import SchemaError, migrate
 
-__all__ = ["MODES", "RECORD_TYPES", "PrivacyViolation", "Store", "StoreError"]
+__all__ = ["RECORD_TYPES", "PrivacyViolation", "Store", "StoreError"]
 
 RECORD_TYPES = {"window": "windows", "lesson": "lessons"}
-MODES = ("classroom", "pe")
 _COLUMNS = 'id, mode, start, "end", n, suppressed, metrics, created, outbox_seq'
 
 
