@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fixtures import Browser, serve
 
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from sync.district.app import DistrictTokens, create_app, load_tokens
 from sync.hub_store import open_store
 from tests.ports import free_port
