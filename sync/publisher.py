@@ -11,7 +11,7 @@ Protocol (SPEC 7):
 * ``delivery = "hub"`` (default): a row is delivered (``sent_at``) only when a hub receipt on
   ``<prefix>receipt`` covers it (:mod:`sync.receipts`): a broker that loses its state cannot
   lose rows. A row PUBACKed but not receipted within ``mqtt.receipt_timeout_s`` is published
-  again, the timeout doubling per attempt (at most ``RETRY_CAP`` times the base).
+  again, the timeout doubling per attempt (:mod:`sync.retry`).
   ``delivery = "broker"``: the PUBACK itself marks the row delivered (no receipts).
 * After a disconnect or a restart everything still undelivered is published again
   (``historical`` is not changed: a replay is still the same message). The hub absorbs
@@ -22,7 +22,6 @@ Protocol (SPEC 7):
 
 from __future__ import annotations
 
-import heapq
 import logging
 import sqlite3
 import threading
@@ -43,6 +42,7 @@ from .connection import make_client, reconnect_backoff
 from .contract import schema_id
 from edge.store.outbox_policy import OutboxLimits, enforce
 from .receipts import ReceiptError, covered_ranges
+from .retry import RetryTimer
 from .payloads import (
     HEALTH_EXPIRY_S,
     PayloadError,
@@ -62,7 +62,6 @@ CONNACK_TIMEOUT_S = 10.0
 IDLE_POLL_S = 0.5  # how often an empty outbox is looked at again
 LOOP_TIMEOUT_S = 0.05
 CLOSE_GRACE_S = 2.0
-RETRY_CAP = 20  # a row's receipt timeout grows to at most 20x mqtt.receipt_timeout_s
 
 
 class OutboxPublisher:
@@ -90,9 +89,7 @@ class OutboxPublisher:
         self._db = outbox.open_outbox(db_path)
         self._epoch = outbox.store_epoch(self._db)
         self._hub_delivery = mqtt_config.delivery == "hub"
-        self._receipt_timeout_s = mqtt_config.receipt_timeout_s
-        self._awaiting: list[tuple[float, int]] = []  # (re-publish deadline, seq) heap
-        self._attempts: dict[int, int] = {}  # seq -> re-publishes so far (backoff)
+        self._retry = RetryTimer(mqtt_config.receipt_timeout_s)
         self._mqtt_config, self._node, self._broker = mqtt_config, node, broker
         self._sources = sources or []
         self._camera_status = camera_status
@@ -180,7 +177,7 @@ class OutboxPublisher:
         # Our own window bounds in-flight rows; leave paho room for state/meta/replies.
         client.max_inflight_messages_set(self._mqtt_config.max_inflight + 4)
         self._client, self._inflight, self._acked, self._cursor = client, {}, [], 0
-        self._awaiting = []  # the cursor restarts at 0: every undelivered row goes out again
+        self._retry.reset()  # the cursor restarts at 0: every undelivered row goes out again
         self._aliases, self._alias_max = {}, 0  # topic aliases live for one connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0  # the outbox is our session: nothing to keep at the broker
@@ -262,10 +259,7 @@ class OutboxPublisher:
             return
         outbox.mark_broker_acked(self._db, self._acked)
         if self._hub_delivery:
-            now = time.monotonic()
-            for seq in self._acked:
-                delay = self._receipt_timeout_s * min(2 ** self._attempts.get(seq, 0), RETRY_CAP)
-                heapq.heappush(self._awaiting, (now + delay, seq))
+            self._retry.waiting(self._acked)
         else:
             outbox.mark_sent(self._db, self._acked)
         self.counters["acked"] += len(self._acked)
@@ -273,11 +267,7 @@ class OutboxPublisher:
 
     def _republish_overdue(self) -> None:
         """Publish again the PUBACKed rows whose receipt is overdue (within the free window)."""
-        free = self._mqtt_config.max_inflight - len(self._inflight)
-        now = time.monotonic()
-        due: list[int] = []
-        while self._awaiting and self._awaiting[0][0] <= now and len(due) < free:
-            due.append(heapq.heappop(self._awaiting)[1])
+        due = self._retry.overdue(self._mqtt_config.max_inflight - len(self._inflight))
         if not due:
             return
         in_flight = set(self._inflight.values())
@@ -286,7 +276,7 @@ class OutboxPublisher:
             log.info("mqtt: %d rows not receipted by the hub in time; publishing again",
                      len(rows))
         for row in rows:
-            self._attempts[row.seq] = self._attempts.get(row.seq, 0) + 1
+            self._retry.republished(row.seq)
             self.counters["republished"] += 1
             self._publish_row(row)
 
@@ -413,12 +403,7 @@ class OutboxPublisher:
         except sqlite3.Error as exc:  # never raise into paho's loop; the receipt comes again
             log.error("outbox: cannot record receipt: %s", exc)
             return
-        for low, high in ranges:
-            if high - low < len(self._attempts):
-                for seq in range(low, high + 1):
-                    self._attempts.pop(seq, None)
-            else:
-                self._attempts = {s: n for s, n in self._attempts.items() if not low <= s <= high}
+        self._retry.confirmed(ranges)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topics.receipt:
