@@ -120,7 +120,8 @@ class Hub:
             except (OSError, ValueError) as exc:
                 log.warning("hub: cannot reach broker %s: %s", self._broker, exc)
             if self._acks:
-                self._commit_batch(client)  # acks and receipts are lost: the edge re-sends
+                # Stopping: acked and receipted; connection lost: those are lost, the edge re-sends.
+                self._commit_batch(client)
             self.connected.clear()
             if self._store_failed:
                 client.disconnect()  # unacknowledged messages come back on reconnect
