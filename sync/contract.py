@@ -54,6 +54,9 @@ _PE = {
     "alerts": _ARR,
 }
 _VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE}}
+# Counters (seq, session) are SQLite INTEGERs at both ends: 1e30 must fail validation, not
+# overflow inside a driver.
+_COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
 
 
@@ -64,7 +67,7 @@ RECEIPT_MAX_GAPS = 256
 def _receipt_schema() -> dict:
     """hub -> edge ``receipt``: seqs ``from``..``upto`` of store ``epoch`` are committed,
     except the inclusive ``gaps`` ranges (seqs the hub did not get in that batch)."""
-    seq = {"type": "integer", "minimum": 1}
+    seq = _COUNTER
     return _envelope("receipt", {
         "epoch": {"type": "string", "pattern": "^([0-9a-f]{16})?$"},
         "from": seq,
@@ -104,7 +107,7 @@ def aggregate_schema(kind: str) -> dict:
     return _envelope(f"agg.{kind}", {
         # <node>:<store epoch>:<seq>; the epoch-less <node>:<seq> of older nodes still parses.
         "msg_id": {"type": "string", "pattern": MSG_ID_PATTERN},
-        "seq": {"type": "integer", "minimum": 1},
+        "seq": _COUNTER,
         "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
@@ -131,7 +134,7 @@ def _other_schemas() -> dict[str, dict]:
     return {
         "state": _envelope("state", {
             "online": {"type": "boolean"},
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "ts": ts,
         }, ["online", "session"]),
         "meta": _envelope("meta", {
@@ -148,11 +151,11 @@ def _other_schemas() -> dict[str, dict]:
             "ts": ts,
         }, ["version", "schemas", "models"]),
         "command": _envelope("command", {
-            "seq": {"type": "integer", "minimum": 1, "description": "resync: first seq to resend"},
+            "seq": {**_COUNTER, "description": "resync: first seq to resend"},
         }, [], with_id=False),
         "health": _envelope("health", {
             "ts": ts,
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "outbox": {"type": "object"},
             "sync": {"type": "object"},
         }, ["ts", "session", "outbox"]),

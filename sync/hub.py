@@ -30,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig
+from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 from .connection import make_client, reconnect_backoff
 from .contract import validator
@@ -49,6 +50,10 @@ RECEIPTS_IN_FLIGHT = 1000
 
 class Rejected(ValueError):
     """A message the hub refuses (the text is the logged reason)."""
+
+
+class _StoreFailed(Exception):
+    """The store write failed (cause attached): the message stays unacknowledged."""
 
 
 @dataclass
@@ -193,47 +198,60 @@ class Hub:
         self.connected.clear()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Runs inside paho's loop: nothing may escape, or the loop (and ingest) stops.
         self.counters["received"] += 1
         if self._store_failed:
             return  # not acknowledged: redelivered after the reconnect
         try:
             if self._batch_started is None:
-                self.store.begin()
+                self._write(self.store.begin)
                 self._batch_started = time.monotonic()
             self.ingest(message.topic, message.payload)
+        except _StoreFailed as exc:  # store/driver failure: keep the batch's messages
+            self._fail_batch(exc.__cause__ or exc)
+            return
         except Rejected as exc:
             self.counters["rejected"] += 1
             log.warning("hub: rejected message on %s: %s", message.topic[:200], exc)
-        except Exception as exc:  # noqa: BLE001 - store/driver failure: keep the message
-            self._fail_batch(exc)
-            return
-        self._acks.append((message.mid, message.qos))
+        except Exception as exc:  # noqa: BLE001 - a payload we did not foresee: drop, not loop
+            self.counters["rejected"] += 1
+            log.exception("hub: message on %s could not be processed (%s); dropped",
+                          message.topic[:200], type(exc).__name__)
+        self._acks.append((message.mid, message.qos))  # acknowledged after the commit
 
     # -- ingest ------------------------------------------------------------------------------
 
     def ingest(self, topic: str, payload: bytes) -> None:
         """Validate one message and write it; raises :class:`Rejected` with the reason."""
-        if len(payload) > self.options.max_payload_bytes:
-            raise Rejected(f"payload of {len(payload)} bytes exceeds the "
-                           f"{self.options.max_payload_bytes}-byte limit")
         parsed = parse_topic(topic)
         if parsed is None:
             raise Rejected("topic does not follow cls/v1/<district>/<school>/<room>/<node>/...")
         leaf = parsed.leaf
-        if leaf[0] == "agg" and len(leaf) == 2:
-            self._ingest_aggregate(parsed, leaf[1], _decode(payload))
-        elif leaf == ("state",):
-            self._ingest_state(parsed, _decode(payload))
-        elif leaf == ("meta",):
-            data = _decode(payload)
-            _validate("meta", data)
-            self.store.set_meta(parsed.node_key, json.dumps(data), time.time())
-        elif leaf == ("health",):
-            self._ingest_health(parsed, _decode(payload))
-        elif leaf[0] in ("cam", "cmd", "reply", "receipt"):
+        if leaf[0] in ("cam", "cmd", "reply", "receipt"):
             return  # live status and request/response traffic: not stored by the hub
-        else:
+        if not (leaf[0] == "agg" and len(leaf) == 2) and leaf not in (
+                ("state",), ("meta",), ("health",)):
             raise Rejected(f"unknown topic leaf {'/'.join(leaf)[:100]!r}")
+        data = _decode(payload, self.options.max_payload_bytes)
+        if leaf == ("state",):
+            self._ingest_state(parsed, data)
+        elif leaf == ("health",):
+            self._ingest_health(parsed, data)
+        elif leaf == ("meta",):
+            _validate("meta", data)
+            if data.get("node", parsed.node_id) != parsed.node_id:  # a node speaks for itself
+                raise Rejected(f"meta of node {str(data['node'])[:64]!r} on the topic of node "
+                               f"{parsed.node_id!r}")
+            self._write(self.store.set_meta, parsed.node_key, json.dumps(data), time.time())
+        else:
+            self._ingest_aggregate(parsed, leaf[1], data)
+
+    def _write(self, method: Any, *args: Any) -> Any:
+        """Call a store method; any failure becomes :class:`_StoreFailed` (retry, not drop)."""
+        try:
+            return method(*args)
+        except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors have no common base
+            raise _StoreFailed() from exc
 
     def _ingest_aggregate(self, parsed: ParsedTopic, kind: str, data: dict[str, Any]) -> None:
         if kind not in AGG_KINDS:
@@ -245,8 +263,8 @@ class Hub:
             raise Rejected("window ends before it starts")
         key = f"{parsed.node_key}:{epoch}:{seq}" if epoch else f"{parsed.node_key}:{seq}"
         payload = json.dumps(data, separators=(",", ":"))
-        stored = self.store.insert_aggregate(key, parsed.node_key, kind, window["start"],
-                                             window["end"], payload, time.time(), epoch, seq)
+        stored = self._write(self.store.insert_aggregate, key, parsed.node_key, kind,
+                             window["start"], window["end"], payload, time.time(), epoch, seq)
         self.counters["stored" if stored else "duplicates"] += 1
         if not stored:
             self._check_duplicate(key, data)
@@ -255,7 +273,7 @@ class Hub:
 
     def _check_duplicate(self, key: str, data: dict[str, Any]) -> None:
         """Log a duplicate msg_id whose content differs from what is stored (ids reused)."""
-        first = self.store.stored_payload(key)
+        first = self._write(self.store.stored_payload, key)
         if first is None or _content(json.loads(first)) == _content(data):
             return
         self.counters["conflicts"] += 1
@@ -270,17 +288,16 @@ class Hub:
         backlog = data["outbox"].get("unsent")
         if not isinstance(backlog, int) or isinstance(backlog, bool) or backlog < 0:
             raise Rejected("health: outbox.unsent is not a count")
-        self.store.set_health(parsed.node_key, backlog, time.time())
+        self._write(self.store.set_health, parsed.node_key, backlog, time.time())
 
     def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
         _validate("state", data)
-        applied = self.store.update_node(parsed.node_key, data["online"], data["session"],
-                                         time.time())
+        applied = self._write(self.store.update_node, parsed.node_key, data["online"],
+                              data["session"], time.time())
         self.counters["state_applied" if applied else "state_ignored"] += 1
         if not applied:
-            log.info("hub: ignored %s state of %s: session %d is older than the stored one",
-                     "online" if data["online"] else "offline (stale Will)", parsed.node_key,
-                     data["session"])
+            log.info("hub: ignored offline state (stale Will) of %s: session %d is older than "
+                     "the stored one", parsed.node_key, data["session"])
 
 
 def _msg_id_parts(parsed: ParsedTopic, data: dict[str, Any]) -> tuple[str, int]:
@@ -298,14 +315,11 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "historical"}
 
 
-def _decode(payload: bytes) -> dict[str, Any]:
+def _decode(payload: bytes, max_bytes: int) -> dict[str, Any]:
     try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Rejected(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise Rejected("payload is not a JSON object")
-    return data
+        return loads_bounded(payload, max_bytes=max_bytes)
+    except UntrustedJson as exc:
+        raise Rejected(str(exc)) from None
 
 
 def _validate(schema: str, data: dict[str, Any]) -> None:

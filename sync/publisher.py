@@ -406,13 +406,17 @@ class OutboxPublisher:
         self._retry.confirmed(ranges)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.topic == self.topics.receipt:
-            self._on_receipt(message.payload)
-            return
-        context = CommandContext(self._db, self._node.id, self.session, self.topics)
-        reply = handle_command(message, context)
-        if reply.resync_from is not None:
-            self._cursor = 0  # re-read everything unsent; in-flight rows are skipped
-            self._next_poll = 0.0
-        client.publish(reply.topic, encode(reply.payload), qos=1,
-                       properties=reply.properties)
+        # Runs inside client.loop(): an exception here would end the publisher thread.
+        try:
+            if message.topic == self.topics.receipt:
+                self._on_receipt(message.payload)
+                return
+            context = CommandContext(self._db, self._node.id, self.session, self.topics)
+            reply = handle_command(message, context)
+            if reply.resync_from is not None:
+                self._cursor = 0  # re-read everything unsent; in-flight rows are skipped
+                self._next_poll = 0.0
+            client.publish(reply.topic, encode(reply.payload), qos=1,
+                           properties=reply.properties)
+        except Exception:  # noqa: BLE001 - a command or receipt must never stop publishing
+            log.exception("mqtt: message on %s could not be handled", message.topic[:200])

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sensors.untrusted_json import UntrustedJson, loads_bounded
+
 from .contract import RECEIPT_MAX_GAPS, schema_id, validator
 from .topics import receipt_topic
 
@@ -65,12 +67,10 @@ def covered_ranges(payload: bytes, epoch: str) -> list[tuple[int, int]]:
     :raises ReceiptError: when the receipt is oversized, not valid, or for another epoch
         (e.g. a receipt for the store this one replaced).
     """
-    if len(payload) > MAX_RECEIPT_BYTES:
-        raise ReceiptError(f"receipt of {len(payload)} bytes exceeds {MAX_RECEIPT_BYTES}")
     try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReceiptError(f"receipt is not JSON: {exc}") from None
+        data = loads_bounded(payload, max_bytes=MAX_RECEIPT_BYTES)
+    except UntrustedJson as exc:
+        raise ReceiptError(f"receipt refused: {exc}") from None
     error = next(iter(validator("receipt").iter_errors(data)), None)
     if error is not None:
         raise ReceiptError(f"invalid receipt: {error.message[:200]}")

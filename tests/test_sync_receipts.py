@@ -210,8 +210,10 @@ def test_receipt_ranges_round_trip_and_bad_receipts():
         covered_ranges(json.dumps(payload).encode(), "fedcba9876543210")
     with pytest.raises(ReceiptError, match="gap"):
         covered_ranges(json.dumps({**payload, "gaps": [[2, 30]]}).encode(), epoch)
-    with pytest.raises(ReceiptError, match="not JSON"):
+    with pytest.raises(ReceiptError, match="refused"):
         covered_ranges(b"{", epoch)
+    with pytest.raises(ReceiptError, match="refused"):
+        covered_ranges(b"[" * 5000, epoch)  # nesting bomb
 
 
 def test_epoch_made_once_at_creation(tmp_path):

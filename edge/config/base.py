@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
-    """Config section: unknown keys rejected, assignments validated."""
+    """Config section: unknown keys rejected, assignments validated, NaN and infinity refused
+    (``nan`` is valid TOML; no setting means anything with it)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
