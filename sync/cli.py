@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import threading
+from typing import Any
 
 from edge.cli.common import (
     EXIT_FAILURE,
@@ -31,8 +32,8 @@ def register_sync(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sync", help="MQTT outbox: drain it to the broker or show its state")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
-    drain = verbs.add_parser("drain", help="publish every unsent aggregate; exit 0 when empty, "
-                                           "1 on timeout")
+    drain = verbs.add_parser("drain", help="publish every undelivered aggregate; exit 0 when "
+                                           "the hub confirmed all, 1 on timeout")
     drain.add_argument("--db", metavar="F", help="store file (default: store.path from config)")
     drain.add_argument("--broker", metavar="URL", help="mqtt://host:port or mqtts://host:port "
                                                        "(default: mqtt.broker from config)")
@@ -62,6 +63,13 @@ def register_hub(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-payload", metavar="BYTES", type=int, default=256 * 1024,
                         help="reject larger payloads (default 262144)")
     parser.add_argument("--table-prefix", default="", help="prefix for the hub's table names")
+    parser.add_argument("--web", metavar="HOST:PORT",
+                        help="also serve the district page and its JSON API here")
+    parser.add_argument("--tokens", metavar="FILE",
+                        help='district page tokens, JSON {"district": T, "schools": {ID: T}} '
+                             "(required with --web)")
+    parser.add_argument("--keepalive", metavar="S", type=float, default=30.0,
+                        help="the nodes' MQTT keepalive, for the page's last-seen ages")
     add_config_argument(parser)
     parser.set_defaults(func=_hub)
 
@@ -88,7 +96,9 @@ def _drain(args: argparse.Namespace) -> int:
     stats = publisher.stats()
     publisher.close()
     print(json.dumps({"drained": drained, "acked": publisher.counters["acked"],
-                      "unsent": stats.unsent, "session": stats.session}))
+                      "confirmed": publisher.counters["confirmed"], "unsent": stats.unsent,
+                      "unacked_by_broker": stats.unacked_by_broker, "session": stats.session,
+                      "delivery": config.mqtt.delivery}))
     return EXIT_OK if drained else EXIT_FAILURE
 
 
@@ -121,8 +131,33 @@ def _hub(args: argparse.Namespace) -> int:
     hub = Hub(store, config.mqtt, args.broker, options,
               reopen_store=lambda: open_store(args.store, args.table_prefix))
     stop = threading.Event()
+    web = _start_web(args) if args.web else None
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     hub.run(stop)
+    if web is not None:
+        web.should_exit = True
     hub.store.close()
     return EXIT_OK
+
+
+def _start_web(args: argparse.Namespace) -> Any:
+    """Serve the district page on its own thread; returns the uvicorn server."""
+    import uvicorn
+
+    from .district.app import create_app, load_tokens
+
+    host, _, port = args.web.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CliError(f"--web {args.web!r}: expected HOST:PORT", EXIT_USAGE)
+    if not args.tokens:
+        raise CliError("--web needs --tokens FILE (district and school tokens)", EXIT_USAGE)
+    try:
+        tokens = load_tokens(args.tokens)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    app = create_app(lambda: open_store(args.store, args.table_prefix), tokens, args.keepalive)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
+    server.install_signal_handlers = lambda: None  # the hub owns SIGTERM/SIGINT
+    threading.Thread(target=server.run, name="district-web", daemon=True).start()
+    return server

@@ -23,6 +23,8 @@ from sensors.const import CAMERA_STATES, FEED_STATES, MODES
 from .topics import AGG_KINDS
 
 __all__ = [
+    "MSG_ID_PATTERN",
+    "RECEIPT_MAX_GAPS",
     "SCHEMA_DIR",
     "SCHEMA_VERSION",
     "aggregate_schema",
@@ -70,6 +72,24 @@ _COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
 
 
+MSG_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}:(?:[0-9a-f]{16}:)?[1-9][0-9]*$"
+RECEIPT_MAX_GAPS = 256
+
+
+def _receipt_schema() -> dict:
+    """hub -> edge ``receipt``: seqs ``from``..``upto`` of store ``epoch`` are committed,
+    except the inclusive ``gaps`` ranges (seqs the hub did not get in that batch)."""
+    seq = _COUNTER
+    return _envelope("receipt", {
+        "epoch": {"type": "string", "pattern": "^([0-9a-f]{16})?$"},
+        "from": seq,
+        "upto": seq,
+        "gaps": {"type": "array", "maxItems": RECEIPT_MAX_GAPS, "items": {
+            "type": "array", "prefixItems": [seq, seq], "minItems": 2, "maxItems": 2}},
+        "ts": {"type": "number"},
+    }, ["epoch", "from", "upto", "gaps"])
+
+
 def schema_id(name: str) -> str:
     """The ``schema`` field value of a payload, e.g. ``cls.agg.classroom/v1``."""
     return f"cls.{name}/v{SCHEMA_VERSION}"
@@ -97,7 +117,8 @@ def aggregate_schema(kind: str) -> dict:
         "properties": {"suppressed": {"type": "boolean"}, **_VALUES_BY_KIND.get(kind, {})},
     }
     return _envelope(f"agg.{kind}", {
-        "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
+        # <node>:<store epoch>:<seq>; the epoch-less <node>:<seq> of older nodes still parses.
+        "msg_id": {"type": "string", "pattern": MSG_ID_PATTERN},
         "seq": _COUNTER,
         "mode": {"enum": list(MODES)},
         "window": {
@@ -175,6 +196,7 @@ def _other_schemas() -> dict[str, dict]:
             "result": {"type": "object"},
             "ts": ts,
         }, ["ok", "verb", "ts"]),
+        "receipt": _receipt_schema(),
     }
 
 

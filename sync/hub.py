@@ -3,12 +3,17 @@
 * Persistent MQTT 5 session: fixed client id, ``clean_start=False`` and a Session Expiry
   Interval, so the broker queues QoS 1 messages while the hub is away. Optionally an MQTT 5
   shared subscription (``$share/<group>/cls/v1/#``) so several hub workers split the load.
-* Messages are acknowledged manually, only after the store write committed (or after the
-  message was rejected as malformed). A store failure leaves the message unacknowledged and
-  forces a reconnect, so the broker delivers it again: nothing is lost, duplicates are absorbed
-  by the ``msg_id`` upsert.
+* Messages are written in batched transactions (committed after ``BATCH_MAX`` messages or
+  ``BATCH_MAX_S``: one fsync per batch, not per message) and acknowledged manually only after the commit (a rejected message too). A store
+  failure rolls the batch back, leaves its messages unacknowledged and forces a reconnect, so
+  the broker delivers them again: nothing is lost, duplicates are absorbed by the ``msg_id``
+  upsert.
 * Every payload is size-checked, parsed and validated against its published schema; a bad one
   is logged with its reason and dropped. Nothing a client sends can stop the hub.
+* After each commit the batch's (node, store epoch, seq) are published as receipts to each
+  node's ``receipt`` topic (:mod:`sync.receipts`); duplicates are receipted too (the edge may have missed the first receipt). A duplicate ``msg_id`` whose
+  content differs from the stored one (other than ``historical``) is kept as first stored
+  and logged: it means a node reused ids.
 """
 
 from __future__ import annotations
@@ -30,11 +35,17 @@ from sensors.untrusted_json import UntrustedJson, loads_bounded
 from .connection import make_client, reconnect_backoff
 from .contract import validator
 from .hub_store import HubStore, StoreError
+from .receipts import ReceiptBatch
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
 
 __all__ = ["Hub", "HubOptions", "Rejected"]
 
 log = logging.getLogger(__name__)
+
+
+BATCH_MAX = 500  # messages per transaction at most
+BATCH_MAX_S = 0.02  # and never older than this before commit, acks and receipts
+RECEIPTS_IN_FLIGHT = 1000
 
 
 class Rejected(ValueError):
@@ -57,8 +68,8 @@ class HubOptions:
     backoff_first_s: float = 0.5
     backoff_cap_s: float = 30.0
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("received", "stored", "duplicates", "rejected", "state_applied", "state_ignored",
-         "store_errors"), 0))
+        ("received", "stored", "duplicates", "conflicts", "rejected", "state_applied",
+         "state_ignored", "store_errors", "receipts"), 0))
 
 
 class Hub:
@@ -77,12 +88,18 @@ class Hub:
         self._mqtt_config, self._broker = mqtt_config, broker
         self._reopen_store = reopen_store  # () -> HubStore, used after a store failure
         self._store_failed = False
+        self._receipts = ReceiptBatch()  # of the open transaction: published after commit
+        self._acks: list[tuple[int, int]] = []  # (mid, qos) to acknowledge after commit
+        self._batch_started: float | None = None
         self.connected = threading.Event()
 
     def run(self, stop_event: threading.Event) -> None:
         """Ingest until ``stop_event`` is set; reconnects with capped backoff."""
         client, address = make_client(self._mqtt_config, self.options.client_id, self._broker)
         client.manual_ack_set(True)
+        # Receipts are QoS 1 and one per node per batch: paho's default of 20 in flight would
+        # queue a 1,000-node batch behind 50 broker round trips.
+        client.max_inflight_messages_set(RECEIPTS_IN_FLIGHT)
         client.on_connect, client.on_message = self._on_connect, self._on_message
         client.on_disconnect = self._on_disconnect
         props = Properties(PacketTypes.CONNECT)
@@ -98,12 +115,18 @@ class Hub:
                                    clean_start=False, properties=props)
                     connected_once = True
                 while not stop_event.is_set() and not self._store_failed:
-                    if client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                    rc = client.loop(timeout=BATCH_MAX_S / 5 if self._acks else 0.2)
+                    if self._acks and self._batch_due():
+                        self._commit_batch(client)
+                    if rc != mqtt.MQTT_ERR_SUCCESS:
                         break
                     if self.connected.is_set():
                         backoff.reset()
             except (OSError, ValueError) as exc:
                 log.warning("hub: cannot reach broker %s: %s", self._broker, exc)
+            if self._acks:
+                # Stopping: acked and receipted; connection lost: those are lost, the edge re-sends.
+                self._commit_batch(client)
             self.connected.clear()
             if self._store_failed:
                 client.disconnect()  # unacknowledged messages come back on reconnect
@@ -112,6 +135,38 @@ class Hub:
                 stop_event.wait(backoff.next_delay())
         client.disconnect()
         client.loop(timeout=0.2)
+
+    def _batch_due(self) -> bool:
+        # By age, not by an idle socket: messages trickle in one by one, and one fsync per
+        # message caps a SQLite hub at ~50 messages/s on an SD card or a busy disk.
+        return len(self._acks) >= BATCH_MAX or (
+            self._batch_started is not None
+            and time.monotonic() - self._batch_started >= BATCH_MAX_S)
+
+    def _commit_batch(self, client: mqtt.Client) -> None:
+        """Commit the open transaction, then acknowledge its messages and publish receipts."""
+        acks, self._acks, self._batch_started = self._acks, [], None
+        try:
+            self.store.commit()
+        except Exception as exc:  # noqa: BLE001 - store/driver failure: keep the messages
+            self._fail_batch(exc)
+            return
+        for mid, qos in acks:
+            client.ack(mid, qos)
+        for topic, payload in self._receipts.take():
+            client.publish(topic, payload, qos=1)
+            self.counters["receipts"] += 1
+
+    def _fail_batch(self, exc: Exception) -> None:
+        self.counters["store_errors"] += 1
+        self._store_failed = True
+        self._acks, self._batch_started = [], None
+        self._receipts.take()  # rolled back: nothing of it may be receipted
+        try:
+            self.store.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; reopened anyway
+            pass
+        log.error("hub: store write failed, will reconnect and retry: %s", exc)
 
     def _recover_store(self) -> None:
         if self._reopen_store is None:
@@ -148,11 +203,12 @@ class Hub:
         if self._store_failed:
             return  # not acknowledged: redelivered after the reconnect
         try:
+            if self._batch_started is None:
+                self._write(self.store.begin)
+                self._batch_started = time.monotonic()
             self.ingest(message.topic, message.payload)
-        except _StoreFailed as exc:  # store/driver failure: keep the message
-            self.counters["store_errors"] += 1
-            self._store_failed = True
-            log.error("hub: store write failed, will reconnect and retry: %s", exc.__cause__)
+        except _StoreFailed as exc:  # store/driver failure: keep the batch's messages
+            self._fail_batch(exc.__cause__ or exc)
             return
         except Rejected as exc:
             self.counters["rejected"] += 1
@@ -161,7 +217,7 @@ class Hub:
             self.counters["rejected"] += 1
             log.exception("hub: message on %s could not be processed (%s); dropped",
                           message.topic[:200], type(exc).__name__)
-        client.ack(message.mid, message.qos)
+        self._acks.append((message.mid, message.qos))  # acknowledged after the commit
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -171,13 +227,16 @@ class Hub:
         if parsed is None:
             raise Rejected("topic does not follow cls/v1/<district>/<school>/<room>/<node>/...")
         leaf = parsed.leaf
-        if leaf[0] in ("health", "cam", "cmd", "reply"):
+        if leaf[0] in ("cam", "cmd", "reply", "receipt"):
             return  # live status and request/response traffic: not stored by the hub
-        if not (leaf[0] == "agg" and len(leaf) == 2) and leaf not in (("state",), ("meta",)):
+        if not (leaf[0] == "agg" and len(leaf) == 2) and leaf not in (
+                ("state",), ("meta",), ("health",)):
             raise Rejected(f"unknown topic leaf {'/'.join(leaf)[:100]!r}")
         data = _decode(payload, self.options.max_payload_bytes)
         if leaf == ("state",):
             self._ingest_state(parsed, data)
+        elif leaf == ("health",):
+            self._ingest_health(parsed, data)
         elif leaf == ("meta",):
             _validate("meta", data)
             if data.get("node", parsed.node_id) != parsed.node_id:  # a node speaks for itself
@@ -198,17 +257,38 @@ class Hub:
         if kind not in AGG_KINDS:
             raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
         _validate(f"agg.{kind}", data)
-        if data["msg_id"] != f"{parsed.node_id}:{data['seq']}":
-            raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
-                           f"and seq {data['seq']}")
+        epoch, seq = _msg_id_parts(parsed, data)
         window = data["window"]
         if window["end"] < window["start"]:
             raise Rejected("window ends before it starts")
-        stored = self._write(
-            self.store.insert_aggregate, f"{parsed.node_key}:{data['seq']}", parsed.node_key,
-            kind, window["start"], window["end"], json.dumps(data, separators=(",", ":")),
-            time.time())
+        key = f"{parsed.node_key}:{epoch}:{seq}" if epoch else f"{parsed.node_key}:{seq}"
+        payload = json.dumps(data, separators=(",", ":"))
+        stored = self._write(self.store.insert_aggregate, key, parsed.node_key, kind,
+                             window["start"], window["end"], payload, time.time(), epoch, seq)
         self.counters["stored" if stored else "duplicates"] += 1
+        if not stored:
+            self._check_duplicate(key, data)
+        if epoch:
+            self._receipts.add(parsed.node_key, epoch, seq)
+
+    def _check_duplicate(self, key: str, data: dict[str, Any]) -> None:
+        """Log a duplicate msg_id whose content differs from what is stored (ids reused)."""
+        first = self._write(self.store.stored_payload, key)
+        if first is None or _content(json.loads(first)) == _content(data):
+            return
+        self.counters["conflicts"] += 1
+        log.warning("hub: msg_id %s arrived again with different content; kept the first "
+                    "(window %s-%s), dropped the new one (window %s-%s)", key,
+                    json.loads(first)["window"]["start"], json.loads(first)["window"]["end"],
+                    data["window"]["start"], data["window"]["end"])
+
+    def _ingest_health(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
+        """The node's outbox backlog for the district page (health is retained, expiring)."""
+        _validate("health", data)
+        backlog = data["outbox"].get("unsent")
+        if not isinstance(backlog, int) or isinstance(backlog, bool) or backlog < 0:
+            raise Rejected("health: outbox.unsent is not a count")
+        self._write(self.store.set_health, parsed.node_key, backlog, time.time())
 
     def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
         _validate("state", data)
@@ -218,6 +298,21 @@ class Hub:
         if not applied:
             log.info("hub: ignored offline state (stale Will) of %s: session %d is older than "
                      "the stored one", parsed.node_key, data["session"])
+
+
+def _msg_id_parts(parsed: ParsedTopic, data: dict[str, Any]) -> tuple[str, int]:
+    """(store epoch, seq) of a validated aggregate; its node must be the topic's node."""
+    parts = data["msg_id"].split(":")
+    node, epoch = parts[0], (parts[1] if len(parts) == 3 else "")
+    if node != parsed.node_id or int(parts[-1]) != data["seq"]:
+        raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
+                       f"and seq {data['seq']}")
+    return epoch, data["seq"]
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal for two copies of one msg_id (a re-send may set ``historical``)."""
+    return {k: v for k, v in data.items() if k != "historical"}
 
 
 def _decode(payload: bytes, max_bytes: int) -> dict[str, Any]:

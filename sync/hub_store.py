@@ -2,11 +2,16 @@
 
 Two tables (names optionally prefixed, e.g. one prefix per hub deployment or per test)::
 
-    aggregates(msg_id UNIQUE, node, kind, window_start, window_end, payload, received)
+    aggregates(msg_id UNIQUE, node, kind, epoch, seq, window_start, window_end, payload,
+               received)
     nodes(node PRIMARY KEY, online, session, updated, meta)
 
+On PostgreSQL ``aggregates`` is partitioned by month of ``window_start`` (see
+:mod:`sync.hub_pg`): retention drops whole months, and the unique key is
+``(msg_id, window_start)`` (a msg_id's window never changes, so that is still one row per id).
+
 Both writes are single idempotent statements, so a redelivered message is harmless:
-aggregates use ``INSERT .. ON CONFLICT(msg_id) DO NOTHING`` (exactly once per ``msg_id``);
+aggregates use ``INSERT .. ON CONFLICT DO NOTHING`` (exactly once per ``msg_id``);
 node state uses an upsert guarded by ``session``, so a Will from an older session can never
 overwrite a newer ``online``.
 """
@@ -18,6 +23,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from .hub_pg import MonthlyPartitions, create_views
 
 __all__ = [
     "HubStore",
@@ -48,8 +55,12 @@ class HubStore(Protocol):
     """What the hub needs from a store."""
 
     def insert_aggregate(self, msg_id: str, node: str, kind: str, window_start: float,
-                         window_end: float, payload: str, received: float) -> bool:
+                         window_end: float, payload: str, received: float,
+                         epoch: str = "", seq: int | None = None) -> bool:
         """Store one aggregate; False when ``msg_id`` is already stored (a duplicate)."""
+
+    def stored_payload(self, msg_id: str) -> str | None:
+        """The payload stored under ``msg_id`` (None when there is none)."""
 
     def update_node(self, node: str, online: bool, session: int, updated: float) -> bool:
         """Apply a ``state`` message; False for an offline one older than the stored session."""
@@ -62,6 +73,21 @@ class HubStore(Protocol):
 
     def aggregate_ids(self) -> list[str]:
         """Every stored ``msg_id`` (tests and audits)."""
+
+    def set_health(self, node: str, backlog: int, ts: float) -> None:
+        """Keep the outbox backlog the node last reported in ``health``."""
+
+    def acknowledge(self, msg_id: str, by: str, at: float) -> bool:
+        """Mark the alert ``msg_id`` acknowledged; False when it already was."""
+
+    def begin(self) -> None:
+        """Open a transaction (the hub commits a batch of messages at once)."""
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+
+    def rollback(self) -> None:
+        """Roll the open transaction back."""
 
     def close(self) -> None:
         """Release the connection."""
@@ -77,31 +103,65 @@ class _SqlStore:
             raise StoreError(f"table prefix {prefix!r}: use lowercase letters, digits, _")
         self._conn = conn
         self.aggregates, self.nodes = f"{prefix}aggregates", f"{prefix}nodes"
+        self.acks = f"{prefix}alert_acks"  # district page: acknowledged alerts
+
+    @property
+    def connection(self) -> Any:
+        """The DB-API connection (read-only queries of the district page)."""
+        return self._conn
+
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders in this driver's style."""
+        return self._sql(text)
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self._ph)
+
+    _conflict = "ON CONFLICT(msg_id)"
 
     def _create(self, id_column: str) -> None:
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.aggregates} ({id_column}, "
             "msg_id TEXT NOT NULL UNIQUE, node TEXT NOT NULL, kind TEXT NOT NULL, "
+            "epoch TEXT NOT NULL DEFAULT '', seq BIGINT, "
             "window_start DOUBLE PRECISION, window_end DOUBLE PRECISION, payload TEXT NOT NULL, "
             "received DOUBLE PRECISION NOT NULL)")
+        self._create_indexes()
+        self._create_nodes()
+
+    def _create_indexes(self) -> None:
+        # The district page's queries: one node's (or kind's) windows in a time range.
         self._conn.execute(
             f"CREATE INDEX IF NOT EXISTS {self.aggregates}_node_window "
             f"ON {self.aggregates}(node, window_start)")
         self._conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.aggregates}_kind_window "
+            f"ON {self.aggregates}(kind, window_start)")
+
+    def _create_nodes(self) -> None:
+        self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.nodes} (node TEXT PRIMARY KEY, "
             "online BOOLEAN NOT NULL, session BIGINT NOT NULL, updated DOUBLE PRECISION, "
-            "meta TEXT)")
+            "meta TEXT, backlog BIGINT, health_ts DOUBLE PRECISION)")
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.acks} (msg_id TEXT PRIMARY KEY, "
+            "acked_by TEXT NOT NULL, acked_at DOUBLE PRECISION NOT NULL)")
 
     def insert_aggregate(self, msg_id: str, node: str, kind: str, window_start: float,
-                         window_end: float, payload: str, received: float) -> bool:
+                         window_end: float, payload: str, received: float,
+                         epoch: str = "", seq: int | None = None) -> bool:
         cur = self._conn.execute(self._sql(
-            f"INSERT INTO {self.aggregates}(msg_id, node, kind, window_start, window_end, "
-            "payload, received) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(msg_id) DO NOTHING"),
-            (msg_id, node, kind, window_start, window_end, payload, received))
+            f"INSERT INTO {self.aggregates}(msg_id, node, kind, epoch, seq, window_start, "
+            "window_end, payload, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"{self._conflict} DO NOTHING"),
+            (msg_id, node, kind, epoch, seq, window_start, window_end, payload, received))
         return cur.rowcount == 1
+
+    def stored_payload(self, msg_id: str) -> str | None:
+        row = self._conn.execute(self._sql(
+            f"SELECT payload FROM {self.aggregates} WHERE msg_id = ? LIMIT 1"),
+            (msg_id,)).fetchone()
+        return row[0] if row else None
 
     def update_node(self, node: str, online: bool, session: int, updated: float) -> bool:
         # "online" always applies: a node announces it only on the connection it is using, so
@@ -115,6 +175,21 @@ class _SqlStore:
             "session = excluded.session, updated = excluded.updated "
             f"WHERE excluded.online OR excluded.session >= {self.nodes}.session"),
             (node, online, session, updated))
+        return cur.rowcount == 1
+
+    def set_health(self, node: str, backlog: int, ts: float) -> None:
+        """Keep the outbox backlog the node last reported in ``health``."""
+        self._conn.execute(self._sql(
+            f"INSERT INTO {self.nodes}(node, online, session, updated, backlog, health_ts) "
+            "VALUES (?, FALSE, 0, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
+            "backlog = excluded.backlog, health_ts = excluded.health_ts"),
+            (node, ts, backlog, ts))
+
+    def acknowledge(self, msg_id: str, by: str, at: float) -> bool:
+        """Mark the alert ``msg_id`` acknowledged; False when it already was."""
+        cur = self._conn.execute(self._sql(
+            f"INSERT INTO {self.acks}(msg_id, acked_by, acked_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(msg_id) DO NOTHING"), (msg_id, by, at))
         return cur.rowcount == 1
 
     def set_meta(self, node: str, meta: str, updated: float) -> None:
@@ -132,6 +207,15 @@ class _SqlStore:
         return [r[0] for r in self._conn.execute(
             f"SELECT msg_id FROM {self.aggregates} ORDER BY msg_id").fetchall()]
 
+    def begin(self) -> None:
+        self._conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
+
     def close(self) -> None:
         self._conn.close()
 
@@ -148,12 +232,21 @@ class SqliteHubStore(_SqlStore):
             raise StoreError(f"{path}: cannot open hub store ({exc})") from None
         super().__init__(conn, prefix)
         self._create("id INTEGER PRIMARY KEY AUTOINCREMENT")
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.aggregates})")}
+        for column, decl in (("epoch", "TEXT NOT NULL DEFAULT ''"), ("seq", "BIGINT")):
+            if column not in have:  # a hub store from before store epochs
+                conn.execute(f"ALTER TABLE {self.aggregates} ADD COLUMN {column} {decl}")
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.nodes})")}
+        for column, decl in (("backlog", "BIGINT"), ("health_ts", "DOUBLE PRECISION")):
+            if column not in have:  # a hub store from before the district page
+                conn.execute(f"ALTER TABLE {self.nodes} ADD COLUMN {column} {decl}")
 
 
 class PostgresHubStore(_SqlStore):
-    """PostgreSQL store through psycopg 3 (autocommit)."""
+    """PostgreSQL store through psycopg 3 (autocommit); aggregates partitioned by month."""
 
     _ph = "%s"
+    _conflict = "ON CONFLICT(msg_id, window_start)"
 
     def __init__(self, url: str, prefix: str = ""):
         import psycopg  # only hubs with PostgreSQL need the driver loaded
@@ -163,11 +256,32 @@ class PostgresHubStore(_SqlStore):
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from None
         super().__init__(conn, prefix)
-        self._create("id BIGSERIAL PRIMARY KEY")
+        self._partitions = MonthlyPartitions(conn, self.aggregates)
+        # Several workers start together: one at a time runs the (idempotent) DDL.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.aggregates,))
+        try:
+            self._partitions.create_parent()
+            self._create_indexes()
+            self._create_nodes()
+            create_views(conn, self.aggregates, self.nodes, self.acks)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.aggregates,))
+
+    def insert_aggregate(self, msg_id: str, node: str, kind: str, window_start: float,
+                         window_end: float, payload: str, received: float,
+                         epoch: str = "", seq: int | None = None) -> bool:
+        self._partitions.ensure(window_start)
+        return super().insert_aggregate(msg_id, node, kind, window_start, window_end, payload,
+                                        received, epoch, seq)
+
+    def drop_months_before(self, cutoff: float) -> list[str]:
+        """Retention: drop every monthly partition that ends before ``cutoff`` (epoch s)."""
+        return self._partitions.drop_before(cutoff)
 
     def drop_tables(self) -> None:
         """Remove this prefix's tables (tests clean up with it)."""
-        self._conn.execute(f"DROP TABLE IF EXISTS {self.aggregates}, {self.nodes}")
+        self._conn.execute(f"DROP TABLE IF EXISTS {self.aggregates}, {self.nodes}, {self.acks} "
+                           "CASCADE")  # CASCADE: the views go with them
 
 
 def open_store(url: str, prefix: str = "") -> HubStore:

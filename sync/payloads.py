@@ -64,8 +64,9 @@ def publish_properties(expiry_s: int | None = None, packet: int = PacketTypes.PU
     return props
 
 
-def aggregate_payload(row: OutboxRow, node_id: str, demo: bool = False) -> dict[str, Any]:
-    """The ``agg/<kind>`` payload of an outbox row.
+def aggregate_payload(row: OutboxRow, node_id: str, epoch: str,
+                      demo: bool = False) -> dict[str, Any]:
+    """The ``agg/<kind>`` payload of an outbox row of the store with ``epoch``.
 
     ``values`` are the record's metrics plus ``suppressed``; ``quality`` comes from the record
     when the engine supplied it (unknown -> null, never invented); ``historical`` is true for
@@ -91,7 +92,7 @@ def aggregate_payload(row: OutboxRow, node_id: str, demo: bool = False) -> dict[
         quality["rolled_up"] = int(record["rolled_up"])
     payload: dict[str, Any] = {
         "schema": schema_id(f"agg.{row.kind}"),
-        "msg_id": f"{node_id}:{row.seq}",
+        "msg_id": f"{node_id}:{epoch}:{row.seq}",
         "seq": row.seq,
         "window": window,
         "n": record.get("n"),

@@ -5,12 +5,17 @@ Protocol (SPEC 7):
 * Each connection is a fresh paho client (MQTT 5, callback API v2, clean start): the
   persisted ``session`` counter is incremented first and goes into the retained ``state``
   message and its Last Will, so the hub can tell a stale Will from the current session.
-* Unsent rows are published in ``seq`` order with at most ``mqtt.max_inflight`` unacknowledged.
-  paho's ``mid`` is mapped to ``seq`` in memory only; a row is marked sent only when
-  ``on_publish`` reports a successful PUBACK reason code, never when ``publish()`` returns.
-* After a disconnect or a restart everything still unsent is published again (``historical``
-  is not changed: a replay of an unacknowledged row is still the same message). The hub
-  absorbs duplicates by ``msg_id``.
+* Undelivered rows are published in ``seq`` order with at most ``mqtt.max_inflight`` not yet
+  PUBACKed. paho's ``mid`` is mapped to ``seq`` in memory only; a successful PUBACK is recorded
+  (``broker_acked_at``), never the return of ``publish()``.
+* ``delivery = "hub"`` (default): a row is delivered (``sent_at``) only when a hub receipt on
+  ``<prefix>receipt`` covers it (:mod:`sync.receipts`): a broker that loses its state cannot
+  lose rows. A row PUBACKed but not receipted within ``mqtt.receipt_timeout_s`` is published
+  again, the timeout doubling per attempt (:mod:`sync.retry`).
+  ``delivery = "broker"``: the PUBACK itself marks the row delivered (no receipts).
+* After a disconnect or a restart everything still undelivered is published again
+  (``historical`` is not changed: a replay is still the same message). The hub absorbs
+  duplicates by ``msg_id`` = ``<node>:<store epoch>:<seq>``.
 * All MQTT I/O and SQLite access happen on the thread calling :meth:`run` / :meth:`drain`
   (``client.loop()``, no paho thread), so callbacks need no locks.
 """
@@ -18,6 +23,7 @@ Protocol (SPEC 7):
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +41,8 @@ from .commands import CommandContext, handle_command
 from .connection import make_client, reconnect_backoff
 from .contract import schema_id
 from edge.store.outbox_policy import OutboxLimits, enforce
+from .receipts import ReceiptError, covered_ranges
+from .retry import RetryTimer
 from .payloads import (
     HEALTH_EXPIRY_S,
     PayloadError,
@@ -82,6 +90,9 @@ class OutboxPublisher:
                  backoff_first_s: float = 0.5, backoff_cap_s: float = 60.0,
                  policy_interval_s: float = 60.0, health_interval_s: float = 600.0):
         self._db = outbox.open_outbox(db_path)
+        self._epoch = outbox.store_epoch(self._db)
+        self._hub_delivery = mqtt_config.delivery == "hub"
+        self._retry = RetryTimer(mqtt_config.receipt_timeout_s)
         self._mqtt_config, self._node, self._broker = mqtt_config, node, broker
         self._sources = sources or []
         self._camera_status = camera_status
@@ -101,8 +112,8 @@ class OutboxPublisher:
         self._aliases: dict[str, int] = {}
         self._alias_max = 0
         self.session = 0
-        self.counters = {"published": 0, "acked": 0, "rejected": 0, "connects": 0,
-                         "unencodable": 0}
+        self.counters = {"published": 0, "acked": 0, "confirmed": 0, "republished": 0,
+                         "rejected": 0, "connects": 0, "unencodable": 0, "bad_receipts": 0}
 
     # -- public API ------------------------------------------------------------------------
 
@@ -111,7 +122,10 @@ class OutboxPublisher:
         self._loop(stop_event.is_set, stop_event.wait, until_empty=False)
 
     def drain(self, timeout: float) -> bool:
-        """Publish until the outbox has no unsent row; False when ``timeout`` (s) ran out."""
+        """Publish until every row is delivered; False when ``timeout`` (s) ran out.
+
+        Delivered means receipted by the hub (``delivery = "hub"``) or PUBACKed (``"broker"``).
+        """
         deadline = time.monotonic() + timeout
 
         def expired() -> bool:
@@ -167,6 +181,7 @@ class OutboxPublisher:
         # Our own window bounds in-flight rows; leave paho room for state/meta/replies.
         client.max_inflight_messages_set(self._mqtt_config.max_inflight + 4)
         self._client, self._inflight, self._acked, self._cursor = client, {}, [], 0
+        self._retry.reset()  # the cursor restarts at 0: every undelivered row goes out again
         self._aliases, self._alias_max = {}, 0  # topic aliases live for one connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0  # the outbox is our session: nothing to keep at the broker
@@ -187,6 +202,7 @@ class OutboxPublisher:
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 break
             self._maybe_enforce_policy()
+            self._republish_overdue()
             self._maybe_publish_health()
             self._publish_camera_changes()
             if until_empty and not self._inflight and self._outbox_empty():
@@ -234,20 +250,45 @@ class OutboxPublisher:
             # One transaction: record PUBACKs, and persist the high-water mark *before* the
             # rows can reach the hub (the roll-up policy must never merge such rows).
             with outbox.atomic(self._db):
-                outbox.mark_sent(self._db, self._acked)
+                self._record_acks()
                 if top > self._high_water:
                     outbox.set_counter(self._db, outbox.HIGH_WATER_KEY, top)
-            self.counters["acked"] += len(self._acked)
-            self._acked = []
             self._high_water = max(self._high_water, top)
         for row in rows:
+            self._publish_row(row)
+
+    def _record_acks(self) -> None:
+        """Write the PUBACKs collected since the last call (caller owns the transaction)."""
+        if not self._acked:
+            return
+        outbox.mark_broker_acked(self._db, self._acked)
+        if self._hub_delivery:
+            self._retry.waiting(self._acked)
+        else:
+            outbox.mark_sent(self._db, self._acked)
+        self.counters["acked"] += len(self._acked)
+        self._acked = []
+
+    def _republish_overdue(self) -> None:
+        """Publish again the PUBACKed rows whose receipt is overdue (within the free window)."""
+        due = self._retry.overdue(self._mqtt_config.max_inflight - len(self._inflight))
+        if not due:
+            return
+        in_flight = set(self._inflight.values())
+        rows = [r for r in outbox.rows_by_seq(self._db, due) if r.seq not in in_flight]
+        if rows:
+            log.info("mqtt: %d rows not receipted by the hub in time; publishing again",
+                     len(rows))
+        for row in rows:
+            self._retry.republished(row.seq)
+            self.counters["republished"] += 1
             self._publish_row(row)
 
     def _publish_row(self, row: outbox.OutboxRow) -> None:
         assert self._client is not None
         self._cursor = max(self._cursor, row.seq)
         try:
-            payload = aggregate_payload(row, self._node.id, demo=self._node.demo)
+            payload = aggregate_payload(row, self._node.id, self._epoch, demo=self._node.demo)
         except PayloadError as exc:
             # Left unsent (never deleted): the data stays for inspection, counted in health.
             self.counters["unencodable"] += 1
@@ -273,9 +314,7 @@ class OutboxPublisher:
     def _flush(self) -> None:
         if self._acked:
             with outbox.atomic(self._db):
-                outbox.mark_sent(self._db, self._acked)
-            self.counters["acked"] += len(self._acked)
-            self._acked = []
+                self._record_acks()
 
     def _outbox_empty(self) -> bool:
         return self._db.execute(
@@ -332,7 +371,11 @@ class OutboxPublisher:
         client.publish(self.topics.meta, encode(meta_payload(self._node.id, self._sources,
                                                              self._node.demo)),
                        qos=1, retain=True, properties=publish_properties())
-        client.subscribe(self.topics.commands, qos=1)
+        # Before any row goes out, so no receipt can arrive ahead of the subscription.
+        topics = [(self.topics.commands, 1)]
+        if self._hub_delivery:
+            topics.append((self.topics.receipt, 1))
+        client.subscribe(topics)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Properties | None) -> None:
@@ -353,9 +396,27 @@ class OutboxPublisher:
             return
         self._acked.append(seq)  # 0x00 success or 0x10 no matching subscribers
 
+    def _on_receipt(self, payload: bytes) -> None:
+        try:
+            ranges = covered_ranges(payload, self._epoch)
+        except ReceiptError as exc:
+            self.counters["bad_receipts"] += 1
+            log.warning("mqtt: receipt ignored: %s", exc)
+            return
+        try:
+            self._flush()  # a receipt can overtake the PUBACK bookkeeping of the same rows
+            self.counters["confirmed"] += outbox.confirm_ranges(self._db, ranges)
+        except sqlite3.Error as exc:  # never raise into paho's loop; the receipt comes again
+            log.error("outbox: cannot record receipt: %s", exc)
+            return
+        self._retry.confirmed(ranges)
+
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Runs inside client.loop(): an exception here would end the publisher thread.
         try:
+            if message.topic == self.topics.receipt:
+                self._on_receipt(message.payload)
+                return
             context = CommandContext(self._db, self._node.id, self.session, self.topics)
             reply = handle_command(message, context)
             if reply.resync_from is not None:
@@ -363,5 +424,5 @@ class OutboxPublisher:
                 self._next_poll = 0.0
             client.publish(reply.topic, encode(reply.payload), qos=1,
                            properties=reply.properties)
-        except Exception:  # noqa: BLE001 - a command must never stop publishing
-            log.exception("mqtt: command on %s could not be answered", message.topic[:200])
+        except Exception:  # noqa: BLE001 - a command or receipt must never stop publishing
+            log.exception("mqtt: message on %s could not be handled", message.topic[:200])

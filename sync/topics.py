@@ -1,8 +1,9 @@
 """The MQTT topic contract (SPEC 7): ``cls/v1/<district>/<school>/<room>/<node>/<leaf>``.
 
 Leaves: ``state`` (retained, Last Will), ``meta`` (retained), ``agg/<kind>``, ``health``
-(retained, expiring), ``cam/<id>/status`` (retained), ``cmd/<verb>`` (hub -> edge) and
-``reply/<verb>`` (edge -> hub, used when a command carries no MQTT 5 Response Topic).
+(retained, expiring), ``cam/<id>/status`` (retained), ``cmd/<verb>`` (hub -> edge),
+``receipt`` (hub -> edge: what the hub committed) and ``reply/<verb>`` (edge -> hub, used
+when a command carries no MQTT 5 Response Topic).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "NodeTopics",
     "ParsedTopic",
     "parse_topic",
+    "receipt_topic",
     "subscription",
 ]
 
@@ -49,6 +51,10 @@ class NodeTopics:
     @property
     def health(self) -> str:
         return self.prefix + "health"
+
+    @property
+    def receipt(self) -> str:
+        return self.prefix + "receipt"
 
     @property
     def commands(self) -> str:
@@ -83,6 +89,11 @@ def parse_topic(topic: str) -> ParsedTopic | None:
     if not all(_LEVEL.match(p) for p in ids):
         return None
     return ParsedTopic("/".join(ids), ids[3], tuple(parts[6:]))
+
+
+def receipt_topic(node_key: str) -> str:
+    """The ``receipt`` topic of the node ``district/school/room/node``."""
+    return f"{ROOT}/{node_key}/receipt"
 
 
 def subscription(shared_group: str | None = None) -> str:

@@ -27,7 +27,8 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 class Broker:
     """One mosquitto process; ``url`` stays the same across restarts."""
 
-    def __init__(self, directory: Path, port: int | None = None, extra_conf: str = ""):
+    def __init__(self, directory: Path, port: int | None = None, extra_conf: str = "",
+                 persistence: bool = True):
         self.directory = directory
         self.port = port or free_port()
         self.conf = directory / "mosquitto.conf"
@@ -37,7 +38,7 @@ class Broker:
             # As root mosquitto would switch to user "mosquitto", who cannot write the tmp dir.
             f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
-            "persistence true\n"
+            f"persistence {'true' if persistence else 'false'}\n"
             f"persistence_location {directory}/\n"
             "autosave_interval 1\n"
             "autosave_on_changes true\n"

@@ -84,8 +84,8 @@ class HubRunner:
 
     def start(self) -> HubRunner:
         store = open_store(self.store_url, self.prefix)
-        opts = HubOptions(client_id=f"hub-{self.prefix or 'x'}", backoff_first_s=0.1,
-                          backoff_cap_s=0.5, **self.options)
+        opts = HubOptions(**{"client_id": f"hub-{self.prefix or 'x'}", "backoff_first_s": 0.1,
+                             "backoff_cap_s": 0.5, **self.options})
         self.hub = Hub(store, mqtt_config(self.broker_url), self.broker_url, opts,
                        reopen_store=lambda: open_store(self.store_url, self.prefix))
         self._stop = threading.Event()
@@ -114,8 +114,19 @@ class HubRunner:
             store.close()
 
 
-def expected_ids(seqs) -> list[str]:
-    return sorted(f"{NODE_KEY}:{s}" for s in seqs)
+def store_epoch_of(path: Path) -> str:
+    """The epoch of the edge store at ``path`` (part of every msg_id it publishes)."""
+    db = Database(path)
+    try:
+        return db.execute("SELECT value FROM meta WHERE key = 'store.epoch'").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def expected_ids(seqs, db: Path | None = None) -> list[str]:
+    """Hub msg_ids of ``seqs`` from the store ``db`` (None: an epoch-less legacy sender)."""
+    epoch = f"{store_epoch_of(db)}:" if db is not None else ""
+    return sorted(f"{NODE_KEY}:{epoch}{s}" for s in seqs)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -125,7 +125,7 @@ def test_broker_acl_lets_each_node_speak_only_for_itself(tmp_path, acl_broker):
 
     wait_for(lambda: len(hub.store.aggregate_ids()) == 11, what="n2's own row")
     assert sorted(hub.store.aggregate_ids()) == sorted(
-        expected_ids(range(1, 11)) + ["d1/s1/r102/n2:1"])
+        expected_ids(range(1, 11), db) + ["d1/s1/r102/n2:1"])
     assert hub.store.node(NODE_KEY).session == 1  # the forged 9e15 never reached the hub
     for client in (n1, n2, hub_raw, anonymous):
         client.loop_stop()

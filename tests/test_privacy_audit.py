@@ -138,7 +138,8 @@ def test_real_replay_output_passes(replayed_db):
     done = subprocess.run([*EDGE, "privacy", "audit", "--db", str(replayed_db)], cwd=ROOT,
                           capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok: 5 tables, 10 rows")
+    # 10 record rows + the store epoch in meta
+    assert done.stdout.startswith("ok: 5 tables, 11 rows")
 
 
 @pytest.mark.parametrize("plant", list(PLANTS))
@@ -158,7 +159,8 @@ def test_planted_personal_data_fails_the_audit(replayed_db, tmp_path, shared, ca
 
 def test_json_report_on_a_clean_store(replayed_db, capsys):
     code, out = audit(replayed_db, capsys, "--json")
-    assert code == 0 and json.loads(out) == {"ok": True, "tables": 5, "rows": 10, "findings": []}
+    # 10 record rows + the store epoch in meta
+    assert code == 0 and json.loads(out) == {"ok": True, "tables": 5, "rows": 11, "findings": []}
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a database at all" * 50])

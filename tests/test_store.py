@@ -62,7 +62,7 @@ def test_reader_sees_committed_rows_while_a_writer_holds_a_transaction(tmp_path)
         with writer.db.atomic():
             writer.db.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
             assert len(reader.windows()) == 1  # WAL: the reader is not blocked by the writer
-            assert reader.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
+            assert reader.db.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone()[0] == 0
 
 
 def test_migrations_are_idempotent_and_keep_data(tmp_path):
@@ -82,7 +82,7 @@ def test_outbox_has_the_exact_shape_sync_depends_on(store):
         ("seq", "INTEGER", 0, 1), ("kind", "TEXT", 1, 0), ("record", "TEXT", 1, 0),
         ("window_start", "REAL", 0, 0), ("window_end", "REAL", 0, 0), ("n", "INTEGER", 0, 0),
         ("created", "REAL", 1, 0), ("sent_at", "REAL", 0, 0), ("historical", "INTEGER", 1, 0),
-        ("bytes", "INTEGER", 1, 0),
+        ("bytes", "INTEGER", 1, 0), ("broker_acked_at", "REAL", 0, 0),
     ]
     indexes = {r[1]: [c[2] for c in store.db.execute(f"PRAGMA index_info({r[1]})")]
                for r in store.db.execute("PRAGMA index_list(outbox)")}

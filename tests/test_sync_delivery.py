@@ -53,7 +53,7 @@ def test_broker_restart_during_drain_every_aggregate_once(tmp_path, broker, hub_
     assert publisher.counters["connects"] >= 2  # it really reconnected
     wait_for(lambda: len(hub.ids()) >= 400, what="hub to receive all 400")
     time.sleep(0.3)  # any late duplicate would land now
-    assert hub.ids() == expected_ids(range(1, 401))
+    assert hub.ids() == expected_ids(range(1, 401), db)
     assert hub.alive
     hub.stop()
 
@@ -83,21 +83,23 @@ def test_publisher_sigkill_before_puback_duplicates_absorbed(tmp_path, broker, h
     assert second.returncode == 0, second.stderr
     wait_for(lambda: len(hub.ids()) >= 200, what="hub to receive all 200")
     time.sleep(0.3)
-    assert hub.ids() == expected_ids(range(1, 201))
+    assert hub.ids() == expected_ids(range(1, 201), db)
     assert hub.hub.counters["duplicates"] >= 1
     hub.stop()
 
 
-def test_hub_offline_with_persistent_session_loses_nothing(tmp_path, broker, hub_store):
+def test_broker_delivery_mode_hub_offline_persistent_session(tmp_path, broker, hub_store):
     db = make_store(tmp_path / "edge.db", rows=150)
     hub = HubRunner(*hub_store, broker.url).start()
     hub.stop()  # the broker keeps the session and queues for it
-    publisher = _publisher(db, broker.url)
+    # delivery = "broker": the PUBACK counts, so the drain ends with the hub still away.
+    publisher = OutboxPublisher(db, mqtt_config(broker.url, delivery="broker"), NODE,
+                                backoff_first_s=0.1, backoff_cap_s=0.5)
     assert publisher.drain(30)
     broker.restart()  # and the queue survives a broker restart (persistence)
     back = HubRunner(*hub_store, broker.url).start()
     wait_for(lambda: len(back.ids()) >= 150, what="queued messages after hub returns")
-    assert back.ids() == expected_ids(range(1, 151))
+    assert back.ids() == expected_ids(range(1, 151), db)
     back.stop()
 
 

@@ -83,9 +83,10 @@ def test_merge_records_sums_counts_and_weights_rates():
 
 def test_aggregate_payload_matches_its_schema_and_contract():
     record = {**window_record(4), "demo": True}
-    payload = aggregate_payload(OutboxRow(7, "classroom", json.dumps(record), True), "n1")
+    payload = aggregate_payload(OutboxRow(7, "classroom", json.dumps(record), True), "n1",
+                                "0123456789abcdef")
     assert not list(contract.validator("agg.classroom").iter_errors(payload))
-    assert payload["msg_id"] == "n1:7" and payload["historical"] and payload["demo"]
+    assert payload["msg_id"] == "n1:0123456789abcdef:7" and payload["historical"] and payload["demo"]
     assert payload["window"] == {"start": 120.0, "end": 150.0}
     assert payload["values"]["suppressed"] is False and "metrics" not in payload
 

@@ -116,7 +116,7 @@ def test_commands_ping_resync_unknown_and_malformed(tmp_path, broker):
     conn = open_outbox(db)
     assert conn.execute("SELECT COUNT(*) FROM outbox WHERE historical = 1").fetchone()[0] == 10
     conn.close()
-    assert hub.ids() == expected_ids(range(1, 31))
+    assert hub.ids() == expected_ids(range(1, 31), db)
     assert thread.is_alive() and hub.alive
     stop.set()
     thread.join(10)

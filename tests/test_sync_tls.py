@@ -65,8 +65,9 @@ def tls_broker(tmp_path, pki):
 
 def drain(tmp_path: Path, broker: Broker, tls: str, timeout: float) -> subprocess.CompletedProcess:
     config = tmp_path / "edge.toml"
+    # delivery = "broker": these tests are about the TLS link, with no hub to send receipts.
     config.write_text('[node]\ndistrict = "d1"\nschool = "s1"\nroom = "r101"\nid = "n1"\n'
-                      f"[mqtt.tls]\n{tls}")
+                      f'[mqtt]\ndelivery = "broker"\n[mqtt.tls]\n{tls}')
     return subprocess.run(
         [sys.executable, "-m", "edge.cli.main", "sync", "drain", "--config", str(config),
          "--db", str(tmp_path / "edge.db"), "--broker", f"mqtts://127.0.0.1:{broker.port}",

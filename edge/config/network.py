@@ -1,6 +1,7 @@
 """MQTT uplink and the local web page."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -32,6 +33,13 @@ class MqttConfig(StrictModel):
     outbox_max_rows: int = Field(100_000, ge=100)
     outbox_max_mb: int = Field(64, ge=1)
     outbox_max_age_days: int = Field(60, ge=1)
+    delivery: Literal["hub", "broker"] = Field(
+        "hub", description='When an outbox row counts as delivered: "hub" = when a hub receipt '
+        'covers it (end to end); "broker" = on the broker\'s PUBACK, for districts that consume '
+        "with their own MQTT client and send no receipts.")
+    receipt_timeout_s: float = Field(
+        30.0, ge=1, le=3600, description="Re-publish a row the hub has not receipted within "
+        "this time (doubling per attempt, up to 20x); delivery = \"hub\" only.")
 
     @model_validator(mode="after")
     def _password_needs_user(self) -> "MqttConfig":

@@ -4,9 +4,12 @@ The outbox is written by the edge store in the same transaction as each aggregat
 its shape is fixed::
 
     outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind, record JSON, window_start, window_end,
-           n, created, sent_at NULL until PUBACK, historical, bytes)
-    meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
+           n, created, sent_at NULL until delivered, historical, bytes,
+           broker_acked_at NULL until the broker's PUBACK)
+    meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)   -- includes the store epoch
 
+*Delivered* (``sent_at``) means covered by a hub receipt (``delivery = "hub"``, the default)
+or PUBACKed by the broker (``delivery = "broker"``); "unsent" everywhere means not delivered.
 sync/ keeps its own counters (connection ``session``, roll-up/drop counts, the publish
 high-water mark) in ``meta`` under the ``sync.`` prefix.
 """
@@ -20,12 +23,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .store import Store, StoreError
+from .schema import EPOCH_KEY
+
 __all__ = [
     "OutboxError",
     "OutboxRow",
     "OutboxStats",
     "add_counter",
     "atomic",
+    "confirm_ranges",
+    "mark_broker_acked",
+    "rows_by_seq",
+    "store_epoch",
     "get_counter",
     "mark_sent",
     "mark_unsent_from",
@@ -69,11 +79,13 @@ class OutboxStats:
     dropped: int
     pruned_sent: int
     session: int
+    unacked_by_broker: int = 0  # undelivered rows the broker has not PUBACKed either
 
     def as_dict(self) -> dict:
         """JSON-ready form with the SPEC key names."""
         return {
-            "unsent": self.unsent, "oldest_unsent_age_s": self.oldest_unsent_age_s,
+            "unsent": self.unsent, "unacked_by_broker": self.unacked_by_broker,
+            "oldest_unsent_age_s": self.oldest_unsent_age_s,
             "bytes": self.unsent_bytes, "rows": self.rows, "total_bytes": self.bytes,
             "rolled_up": self.rolled_up, "dropped": self.dropped,
             "pruned_sent": self.pruned_sent, "session": self.session,
@@ -101,8 +113,14 @@ def open_outbox(path: str | Path) -> sqlite3.Connection:
     if not found:
         conn.close()
         raise OutboxError(f"{path}: has no outbox table (not an edge store?)")
-    # The store creates meta together with the outbox; this only covers an older layout.
-    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    if not _has_column(conn, "outbox", "broker_acked_at"):
+        # A store from before schema v2 (no epoch): the store's own migration brings it up.
+        conn.close()
+        try:
+            Store(path).close()
+        except StoreError as exc:
+            raise OutboxError(str(exc)) from None
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     # NORMAL is durable across power loss in WAL mode except for the last commits, which the
     # at-least-once protocol absorbs (an unrecorded PUBACK only means one more duplicate).
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -121,6 +139,21 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
+
+
+def store_epoch(conn: sqlite3.Connection) -> str:
+    """The store's epoch (random id made at creation, part of every ``msg_id``).
+
+    :raises OutboxError: when the store has none (it was not opened by ``edge.store``).
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (EPOCH_KEY,)).fetchone()
+    if not row or not row[0]:
+        raise OutboxError("store has no epoch (meta store.epoch); open it with edge.store")
+    return str(row[0])
+
+
 def unsent_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[OutboxRow]:
     """Up to ``limit`` unsent rows with ``seq > after_seq``, in seq order."""
     rows = conn.execute(
@@ -132,7 +165,7 @@ def unsent_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[O
 
 
 def mark_sent(conn: sqlite3.Connection, seqs: Iterable[int], when: float | None = None) -> int:
-    """Set ``sent_at`` on rows still unsent (call only for PUBACKed rows); returns rows changed."""
+    """Mark rows delivered (``delivery = "broker"``: on PUBACK); returns rows changed."""
     seqs = list(seqs)
     if not seqs:
         return 0
@@ -148,11 +181,46 @@ def mark_sent(conn: sqlite3.Connection, seqs: Iterable[int], when: float | None 
     return changed
 
 
+def rows_by_seq(conn: sqlite3.Connection, seqs: Iterable[int]) -> list[OutboxRow]:
+    """The still undelivered rows among ``seqs``, in seq order (re-publishing)."""
+    found: list[OutboxRow] = []
+    seqs = sorted(set(seqs))
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start:start + 500]
+        found += [OutboxRow(seq, kind, record, bool(hist)) for seq, kind, record, hist in
+                  conn.execute(
+                      "SELECT seq, kind, record, historical FROM outbox WHERE sent_at IS NULL "
+                      f"AND seq IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk)]
+    return found
+
+
+def mark_broker_acked(conn: sqlite3.Connection, seqs: Iterable[int],
+                      when: float | None = None) -> None:
+    """Record the broker's PUBACK of ``seqs`` (caller owns the transaction)."""
+    when = time.time() if when is None else when
+    conn.executemany("UPDATE outbox SET broker_acked_at = ? WHERE seq = ? "
+                     "AND broker_acked_at IS NULL", [(when, s) for s in seqs])
+
+
+def confirm_ranges(conn: sqlite3.Connection, ranges: Iterable[tuple[int, int]],
+                   when: float | None = None) -> int:
+    """Mark undelivered rows in the inclusive seq ``ranges`` delivered; returns rows changed."""
+    when = time.time() if when is None else when
+    changed = 0
+    with atomic(conn):
+        for low, high in ranges:
+            changed += conn.execute(
+                "UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND seq BETWEEN ? AND ?",
+                (when, low, high)).rowcount
+    return changed
+
+
 def mark_unsent_from(conn: sqlite3.Connection, from_seq: int) -> int:
     """Mark rows ``seq >= from_seq`` unsent again and historical (hub-requested resync)."""
     with atomic(conn):
         return conn.execute(
-            "UPDATE outbox SET sent_at = NULL, historical = 1 WHERE seq >= ?", (from_seq,)
+            "UPDATE outbox SET sent_at = NULL, broker_acked_at = NULL, historical = 1 "
+            "WHERE seq >= ?", (from_seq,)
         ).rowcount
 
 
@@ -188,10 +256,13 @@ def stats(conn: sqlite3.Connection, now: float | None = None) -> OutboxStats:
         "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created) FROM outbox WHERE sent_at IS NULL"
     ).fetchone()
     rows, total = conn.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+    unacked = conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL "
+                           "AND broker_acked_at IS NULL").fetchone()[0]
     return OutboxStats(
         unsent=unsent, unsent_bytes=unsent_bytes,
         oldest_unsent_age_s=None if oldest is None else round(max(0.0, now - oldest), 3),
         rows=rows, bytes=total,
         rolled_up=get_counter(conn, ROLLED_UP_KEY), dropped=get_counter(conn, DROPPED_KEY),
         pruned_sent=get_counter(conn, PRUNED_SENT_KEY), session=get_counter(conn, SESSION_KEY),
+        unacked_by_broker=unacked,
     )

@@ -10,8 +10,9 @@ on a filesystem that lies about fsync) or is not a database at all:
    becomes a record in the new store with a new outbox row, so the hub still gets it); rows
    that cannot be read or parsed are counted as lost. The outbox sequence of the new store
    continues after the old one's (or, when that is unreadable, starts at the current time in
-   milliseconds), so ``msg_id = <node>:<seq>`` never repeats an id the hub has already seen.
-   Readable ``meta`` keys (e.g. the MQTT session counter) are carried over too.
+   milliseconds), and the fresh store has a new epoch, so ``msg_id = <node>:<epoch>:<seq>``
+   never repeats an id the hub has already seen. Readable ``meta`` keys (e.g. the MQTT
+   session counter) are carried over too, except the epoch.
    Already-sent aggregates are not copied: the hub has them.
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.store import Store, StoreError
+from .schema import EPOCH_KEY
 
 __all__ = ["Recovery", "integrity_problem", "open_store_checked"]
 
@@ -145,7 +147,9 @@ def _unsent_records(old: sqlite3.Connection) -> tuple[list[tuple[dict, bool]], i
 
 def _copy_meta(old: sqlite3.Connection, store: Store) -> None:
     try:
-        rows = old.execute("SELECT key, value FROM meta NOT INDEXED").fetchall()
+        # Not the epoch: the fresh store has its own, so no msg_id can repeat (SPEC 7).
+        rows = old.execute("SELECT key, value FROM meta NOT INDEXED WHERE key != ?",
+                           (EPOCH_KEY,)).fetchall()
     except sqlite3.Error:
         return
     with store.db.atomic():

@@ -11,11 +11,15 @@ per-person series: only window and lesson aggregates and the outbox of those sam
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 
 from sqlite_utils import Database
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "migrate", "schema_version"]
+__all__ = [
+    "EPOCH_KEY", "MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "migrate", "new_epoch",
+    "schema_version",
+]
 
 
 class SchemaError(Exception):
@@ -78,7 +82,27 @@ def _v2_alerts(db: Database) -> None:
     db.execute("CREATE INDEX idx_alerts_created ON alerts(created)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts]
+EPOCH_KEY = "store.epoch"
+
+
+def new_epoch() -> str:
+    """A random store epoch: 16 hex digits (64 bits), so two stores never share one."""
+    return secrets.token_hex(8)
+
+
+def _v3_epoch_and_broker_ack(db: Database) -> None:
+    """Store epoch (in ``msg_id``, SPEC 7) and the broker's PUBACK time per outbox row.
+
+    ``sent_at`` now means *delivered* (covered by a hub receipt, or PUBACKed in
+    ``delivery = "broker"`` mode); ``broker_acked_at`` records the PUBACK alone. A store
+    migrated from v1 or v2 gets its epoch here: its old ids had none, so none can repeat.
+    """
+    db.execute("ALTER TABLE outbox ADD COLUMN broker_acked_at REAL")
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (EPOCH_KEY, new_epoch()))
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_alerts,
+                                                 _v3_epoch_and_broker_ack]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

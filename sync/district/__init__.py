@@ -1,0 +1,1 @@
+"""The district page of `edge hub --web`: nodes, live alerts, a JSON API, aggregates only."""
