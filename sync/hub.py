@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 from edge.config import MqttConfig
 
 from .connection import make_client, reconnect_backoff
-from .contract import validator
+from .contract import payload_problem, validator
 from .hub_store import HubStore, StoreError
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
 
@@ -181,6 +181,8 @@ class Hub:
         if kind not in AGG_KINDS:
             raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
         _validate(f"agg.{kind}", data)
+        if (problem := payload_problem(data)) is not None:  # closed values, finite numbers
+            raise Rejected(problem)
         if data["msg_id"] != f"{parsed.node_id}:{data['seq']}":
             raise Rejected(f"msg_id {data['msg_id']!r} does not match node {parsed.node_id!r} "
                            f"and seq {data['seq']}")

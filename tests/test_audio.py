@@ -220,7 +220,7 @@ def test_an_audio_run_writes_no_audio(lesson, tmp_path, monkeypatch):
     import sqlite3
     import tempfile
 
-    from edge.privacy_audit import audit_database
+    from edge.privacy.audit import audit_database
     from edge.session import LessonSession
     from edge.store import Store
 

@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 
-from edge.privacy_audit import audit_database, scan_record
+from edge.privacy.audit import audit_database
+from sync.contract import payload_problem
 from tests.daemon_process import ROOT, SCENE, Daemon, daemon_config, rows
 from tests.mqtt_broker import MessageRecorder
 from tests.ports import free_port
@@ -66,6 +67,6 @@ def test_daemon_run_leaves_only_aggregates_on_disk_in_logs_and_on_the_wire(tmp_p
     # The wire: every published aggregate is clean and carries n; nothing else is media.
     aggregates = recorder.aggregates()
     for payload in aggregates:
-        assert "n" in payload and scan_record(payload) == [], payload
+        assert "n" in payload and payload_problem(payload) is None, payload
     for topic, payload in recorder.messages:
         assert not any(magic in payload[:16] for magic in MEDIA_MAGIC), topic

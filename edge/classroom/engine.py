@@ -18,6 +18,7 @@ from ..config.metrics import ClassroomConfig
 from ..config.zones import ZonesConfig
 from ..engine import EngineResult
 from ..people import TrackedPerson
+from ..privacy.records import RATE_KEYS as RECORD_RATE_KEYS
 from ..pose import Head, body_scales, head_states, legs_standing, raised_arms, shoulder_mids
 from ..zone_geometry import ZoneGeometry
 from .events import HoldEvent, StandState
@@ -25,17 +26,8 @@ from .teacher import TeacherObserver, TeacherTally
 
 __all__ = ["RATE_KEYS", "ClassroomEngine"]
 
-# Per-person-derived values the privacy gate nulls for small groups (SPEC 3.3).
-RATE_KEYS = frozenset(
-    {
-        "hand_raise_rate",
-        "participation",
-        "standing",
-        "head_up_rate",
-        "writing_rate",
-        "activity_index",
-    }
-)
+# Per-person-derived values nulled for small groups: defined once, with the record schema.
+RATE_KEYS = RECORD_RATE_KEYS["classroom"]
 _DEFAULT_DT = 0.5  # frame interval assumed until two frames have been seen
 
 

@@ -12,6 +12,7 @@ from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 
 from ..config import EdgeConfig, ZonesConfig
 from ..engine import EngineResult
+from ..privacy.records import RATE_KEYS as RECORD_RATE_KEYS
 from ..geometry import FloorMap
 from ..people import TrackedPerson
 from .activity import MVPA, ActivityClassifier
@@ -23,18 +24,8 @@ from .stations import StationCounters
 
 __all__ = ["RATE_KEYS", "PEEngine"]
 
-# Per-person-derived values the privacy gate nulls when a record summarises too few students.
-# Station counts come from one student each, so they are included.
-RATE_KEYS = frozenset(
-    {
-        "exercise_density_group",
-        "exercise_density_mean",
-        "mvpa_fraction",
-        "activity",
-        "hr",
-        "reps",
-    }
-)
+# Per-person-derived values nulled for small groups: defined once, with the record schema.
+RATE_KEYS = RECORD_RATE_KEYS["pe"]
 
 
 class PEEngine:
