@@ -117,6 +117,7 @@ class LiveState:
         self._lesson: _Lesson | None = None
         self._cameras: dict[str, CameraCounters] = {}
         self._outbox_depth = 0
+        self._problems: dict[str, str] = {}
         self._windows_written = 0
         self._version = 0
         self._max_windows = max_windows
@@ -193,7 +194,20 @@ class LiveState:
         with self._lock:
             self._outbox_depth = int(depth)
 
+    def set_problem(self, name: str, problem: str | None) -> None:
+        """Report (or, with None, clear) a failure health must show, e.g. the store failing."""
+        with self._lock:
+            if problem is None:
+                self._problems.pop(name, None)
+            else:
+                self._problems[name] = problem
+
     # -- readers (web app) -------------------------------------------------------------------
+
+    def problems(self) -> dict[str, str]:
+        """Current failures by part (``store``...): health fails while there is any."""
+        with self._lock:
+            return dict(self._problems)
 
     @property
     def version(self) -> int:

@@ -7,7 +7,7 @@ Load it with :func:`load_config`; errors come back as :class:`ConfigError` whose
 
 from pydantic import Field
 
-from .base import StrictModel
+from .base import Name, StrictModel
 from .loader import ConfigError, apply_env_overrides, load_config, validate_file
 from .metrics import ClassroomConfig, PEConfig, WindowConfig
 from .network import MqttConfig, TlsConfig, WebConfig
@@ -31,7 +31,7 @@ class EdgeConfig(StrictModel):
 
     node: NodeConfig = Field(default_factory=NodeConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
-    cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="Keyed by camera id.")
+    cameras: dict[Name, CameraConfig] = Field(default_factory=dict, description="Keyed by camera id.")
     pose: PoseConfig = Field(default_factory=PoseConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)

@@ -13,9 +13,14 @@ import json
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-__all__ = ["Mistyped", "StrictModel"]
+__all__ = ["NAME_PATTERN", "Mistyped", "Name", "StrictModel"]
+
+# A name given in the config (camera id, PE station) that records carry: short, no spaces, so
+# it cannot hold free text such as a student's name (the record schema uses the same rule).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 
 class StrictModel(BaseModel):

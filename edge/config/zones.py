@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..geometry import floor_homography
-from .base import StrictModel
+from .base import Name, StrictModel
 
 __all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES"]
 
@@ -42,7 +42,7 @@ class FloorConfig(StrictModel):
 class ZonesConfig(StrictModel):
     teacher: Polygon | None = Field(None, description="Teacher area (front of the room).")
     board: Polygon | None = Field(None, description="Area in front of the board.")
-    stations: dict[str, StationConfig] = Field(default_factory=dict, description="PE stations.")
+    stations: dict[Name, StationConfig] = Field(default_factory=dict, description="PE stations.")
     floor: FloorConfig | None = Field(None, description="Floor calibration for metric distances.")
 
     _poly = field_validator("teacher", "board")(_check_polygon)

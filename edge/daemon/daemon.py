@@ -21,6 +21,7 @@ from edge.live import LiveState
 from edge.logging_setup import RateLimitFilter
 from edge.perception import Perception
 from edge.replay import session_settings
+from edge.store import StoreLock
 from edge.store_recovery import open_store_checked
 from edge.supervisor import WatchdogFeeder, format_status
 from edge.systemd_notify import notify
@@ -93,6 +94,7 @@ class Daemon:
                               log_suppressed=suppressed)
         self.store_path = Path(config.store.path)
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
+        self.store_lock = StoreLock(self.store_path)
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
@@ -149,10 +151,13 @@ class Daemon:
         :raises edge.web.auth.TokenError: tokens can neither be read nor generated.
         :raises OSError: the web port cannot be bound.
         """
+        # One daemon per store (a second one would write every window twice).
+        self.store_lock.acquire()
         # integrity check first; a damaged store is moved aside and replaced (its unsent
         # outbox carried over), see edge/store_recovery.py.
         store, _recovery = open_store_checked(self.store_path)
-        with store:  # fails here, with one clear line, not in a thread
+        with store:  # fails here, with one clear line, not in a thread (and never READY)
+            store.check_writable()
             self.tokens = ensure_tokens(self.config)
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
@@ -222,8 +227,10 @@ class Daemon:
                 log.warning("service %s did not stop in time", name)
         if self.watchdog is not None:
             self.watchdog.stop()
-        log.info("stopped (%d records written, %d refused)", self.writer.written, self.writer.failed)
-        return flushed
+        self.store_lock.release()
+        log.info("stopped (%d records written, %d refused, %d not stored)", self.writer.written,
+                 self.writer.failed, self.writer.pending + self.writer.lost)
+        return flushed and not self.writer.lost
 
     def run(self) -> bool:
         """start, wait, shutdown."""
@@ -245,9 +252,11 @@ class Daemon:
         return Perception.from_config(self.config)
 
     def _systemd_status(self) -> str:
-        """systemd: the STATUS= line (camera states, outbox depth)."""
-        return format_status(self.live.camera_states(),
-                             outbox_depth=self.live.counters()["outbox_depth"])
+        """systemd: the STATUS= line (what fails first, then camera states, outbox depth)."""
+        status = format_status(self.live.camera_states(),
+                               outbox_depth=self.live.counters()["outbox_depth"])
+        failing = "; ".join(f"FAILING {part}: {why}" for part, why in self.live.problems().items())
+        return f"{failing}; {status}" if failing else status
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)

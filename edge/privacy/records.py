@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from edge.config.base import Name
 from edge.config.zones import EXERCISES
 
 __all__ = [
@@ -57,8 +58,8 @@ Count = Annotated[int, Field(ge=0, le=MAX_EVENTS)]
 People = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
 Dba = _num(0.0, 200.0)
 Bpm = _num(0.0, 300.0)
-# A calibrated station name (config zones): short, no spaces, so no free text such as a name.
-StationName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
+# A name from the config (a station, a camera): short, no spaces, so no free text such as a name.
+ConfigName = Name
 Quantity = Literal["co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"]
 Exercise = Literal[EXERCISES]  # type: ignore[valid-type]  # a tuple of literals, defined once
 
@@ -205,7 +206,7 @@ class _PECore(Closed):
     mvpa_fraction: Share | None = None
     activity: Activity | None = None
     hr: HeartRate | None = None
-    reps: Annotated[dict[StationName, Reps], Field(max_length=MAX_STATIONS)] | None = None
+    reps: Annotated[dict[ConfigName, Reps], Field(max_length=MAX_STATIONS)] | None = None
     alerts: Annotated[list[PEAlert], Field(max_length=MAX_ALERTS)] | None = None
 
 
@@ -280,6 +281,7 @@ class Record(Closed):
     quality: Quality | None = None
     rolled_up: Annotated[int, Field(ge=2, le=MAX_EVENTS)] | None = None
     demo: bool | None = None
+    camera: ConfigName | None = None  # the stream a daemon record comes from
 
 
 class RecordError(ValueError):

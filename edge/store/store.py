@@ -188,6 +188,22 @@ class Store:
 
     # -- health ------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Fail unless this connection can write: SQLite opens a read-only file (or a file on a
+        read-only mount) silently read-only, and only the first write would say so.
+
+        :raises StoreError: naming the reason (e.g. "attempt to write a readonly database").
+        """
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM meta WHERE 0")  # a write statement that changes nothing
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: store is not writable: {exc}") from None
+
     def integrity_ok(self) -> bool:
         """Whether SQLite's full ``integrity_check`` passes."""
         rows = self.db.execute("PRAGMA integrity_check").fetchall()

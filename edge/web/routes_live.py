@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 
 from edge.live import LessonConflict, LiveState
@@ -24,10 +24,15 @@ live_router = APIRouter(tags=["live"], dependencies=[Depends(require_teacher)],
                         responses={401: {"model": Problem}, 403: {"model": Problem}})
 
 
-@health_router.get("/api/health", response_model=Health)
-def health(request: Request) -> Health:
-    """Open to anyone: that the web app is up, and each camera's state (no other data)."""
-    return Health(status="ok", cameras=request.app.state.live.camera_states())
+@health_router.get("/api/health", response_model=Health, responses={503: {"model": Health}})
+def health(request: Request, response: Response) -> Health:
+    """Open to anyone: that the web app is up, each camera's state and what fails (503)."""
+    live = request.app.state.live
+    problems = live.problems()
+    if problems:
+        response.status_code = 503
+    return Health(status="failing" if problems else "ok", problems=problems,
+                  cameras=live.camera_states())
 
 
 @live_router.get("/api/live", response_model=Live)

@@ -10,7 +10,11 @@ __all__ = ["Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
 
 
 class Health(BaseModel):
-    status: Literal["ok"] = Field(description="Always `ok` while the web app answers.")
+    status: Literal["ok", "failing"] = Field(
+        description="`ok`, or `failing` (HTTP 503) while a part cannot do its job, e.g. the "
+        "store refuses writes (records then wait in memory).")
+    problems: dict[str, str] = Field(
+        default_factory=dict, description="Part -> why it fails (empty when ok).")
     cameras: dict[str, str] = Field(
         default_factory=dict,
         description="Camera id -> state: connecting, streaming, stalled, unreachable or stopped.",
