@@ -39,7 +39,7 @@ class Recovery:
     problem: str
     moved_to: Path
     carried_outbox: int
-    lost_outbox: int
+    lost_outbox: int  # unreadable rows or sequence numbers (a damaged page hides whether sent)
 
 
 def integrity_problem(path: str | Path) -> str | None:
@@ -78,7 +78,8 @@ def open_store_checked(path: str | Path) -> tuple[Store, Recovery | None]:
     store = Store(path)
     carried, lost = _carry_over(moved, store)
     if carried or lost:
-        log.warning("carried %d unsent outbox rows into the fresh store, lost %d", carried, lost)
+        log.warning("carried %d unsent outbox rows into the fresh store; %d unreadable "
+                    "(sent or not: a damaged page does not say)", carried, lost)
     return store, Recovery(problem, moved, carried, lost)
 
 
