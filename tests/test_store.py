@@ -61,7 +61,7 @@ def test_reader_sees_committed_rows_while_a_writer_holds_a_transaction(tmp_path)
     with Store(tmp_path / "edge.db") as writer, Store(tmp_path / "edge.db") as reader:
         writer.write_record(window(0.0))
         with writer.db.atomic():
-            writer.db.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
+            writer.db.execute("INSERT INTO meta (key, value) VALUES ('sync.session', '1')")
             assert len(reader.windows()) == 1  # WAL: the reader is not blocked by the writer
             assert reader.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
 
@@ -103,7 +103,7 @@ def test_a_failed_migration_leaves_the_previous_version(tmp_path):
 
 
 def test_a_store_from_newer_software_is_refused(tmp_path):
-    path = tmp_path / "edge.db"
+    path = tmp_path / "newer.db"  # not audited: from newer software on purpose
     Store(path).close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
