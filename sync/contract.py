@@ -23,7 +23,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError, create_model
 
-from edge.privacy.records import KINDS
+from edge.privacy.records import KINDS, RECORD_SCHEMA_VERSION
 
 from .topics import AGG_KINDS
 
@@ -38,7 +38,8 @@ __all__ = [
     "write_schemas",
 ]
 
-SCHEMA_VERSION = 1
+# ``values`` come from the record schema, so the wire schemas share its version.
+SCHEMA_VERSION = RECORD_SCHEMA_VERSION
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _TIME = {"type": "number", "minimum": -1e12, "maximum": 1e12}

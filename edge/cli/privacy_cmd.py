@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict
 
 from edge.privacy.audit import AuditError, audit_database
+from edge.privacy.records import RECORD_SCHEMA_VERSION
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, add_config_argument, config_from_args
 
@@ -41,7 +42,8 @@ def _audit(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": report.ok, "tables": report.tables, "rows": report.rows,
                           "findings": [asdict(f) for f in report.findings]}))
     elif report.ok:
-        print(f"ok: {report.tables} tables, {report.rows} rows match the closed record schema")
+        print(f"ok: {report.tables} tables, {report.rows} rows match the closed record schema "
+              f"v{RECORD_SCHEMA_VERSION}")
     else:
         for finding in report.findings:
             print(finding)

@@ -40,7 +40,7 @@ RECORD_SCHEMA_VERSION = 1
 # Bounds: generous for real classrooms and gyms, far below anything that could hold a series.
 MAX_PEOPLE = 1000
 MAX_EVENTS = 100_000
-MAX_ALERTS = 256  # alerts of one record (a rolled-up day included)
+MAX_ALERTS = 4096  # alerts of one record: a window rolled up over a day keeps every one
 MAX_STATIONS = 32
 MAX_ST_SAMPLES = 2880  # a day of 30 s samples
 
