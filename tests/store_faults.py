@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["can_mount", "fill_disk", "read_only_file", "small_tmpfs"]
+__all__ = ["can_mount", "fill_disk", "read_only_file", "read_only_mount", "small_tmpfs"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -38,6 +38,18 @@ def small_tmpfs(folder: Path, size_kb: int = 4096) -> Iterator[Path]:
         yield folder
     finally:
         _run("umount", "-l", str(folder))
+
+
+@contextlib.contextmanager
+def read_only_mount(folder: Path) -> Iterator[Path]:
+    """The tmpfs at ``folder`` remounted read-only (no file may be open for writing)."""
+    done = _run("mount", "-o", "remount,ro", str(folder))
+    if done.returncode != 0:
+        raise OSError(f"remount ro failed: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        _run("mount", "-o", "remount,rw", str(folder))
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from store_faults import can_mount, fill_disk, read_only_file, small_tmpfs
+from store_faults import can_mount, fill_disk, read_only_file, read_only_mount, small_tmpfs
 from test_retention import lesson, window
 
 from edge.config import StoreConfig
@@ -100,6 +100,24 @@ def test_a_read_only_store_fails_start_before_ready(tmp_path):
     assert code == 1, err
     assert "store is not writable: attempt to write a readonly database" in err
     assert not any("READY=1" in m for m in messages), messages
+
+
+@needs_mount
+def test_a_read_only_state_directory_fails_start_with_the_reason(tmp_path):
+    state = tmp_path / "state"
+    with small_tmpfs(state, 4096):
+        with Store(state / "edge.db") as store:
+            store.write_record(window(0.0))
+        with read_only_mount(state):
+            proc = _edge_run(daemon_config(tmp_path, CAMERAS, free_port()))
+            try:
+                code = proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    err = proc.stderr.read()
+    assert code == 1, err
+    assert "Read-only file system" in err.strip().splitlines()[-1], err
 
 
 @needs_mount
