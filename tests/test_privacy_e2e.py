@@ -20,7 +20,7 @@ from tests.ports import free_port
 VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"
 # Magic numbers of image, audio and video containers: none may appear in any file we leave.
 MEDIA_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x1aE\xdf\xa3", b"ftyp", b"GIF8", b"BM")
-EXPECTED_STATE = re.compile(r"^(edge\.db(-wal|-shm)?|web_tokens\.json)$")
+EXPECTED_STATE = re.compile(r"^(edge\.db(-wal|-shm|\.lock)?|web_tokens\.json)$")  # .lock: pid only
 
 
 def test_daemon_run_leaves_only_aggregates_on_disk_in_logs_and_on_the_wire(tmp_path, broker):
