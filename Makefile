@@ -3,11 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean install upgrade uninstall
+.PHONY: setup demo test test-deps bench clean install upgrade uninstall
 
 $(BIN)/edge: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(BIN)/edge
 
@@ -15,6 +15,10 @@ setup: $(BIN)/edge
 
 demo: setup
 	$(BIN)/edge run --config config/demo.toml
+
+# System packages and PostgreSQL the tests need (as root; see .ci/test-deps).
+test-deps:
+	bash .ci/test-deps
 
 test: setup
 	$(BIN)/python -m pytest -q

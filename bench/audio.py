@@ -23,7 +23,7 @@ from scipy.signal import resample_poly
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.audio_features import AudioFeatureExtractor, AWeightedLevel
+from edge.metrics.audio.features import AudioFeatureExtractor, AWeightedLevel
 from models.vad import SileroVad, create_vad_session
 from sensors.audio import CHUNK, RATE, AudioChunk, WavAudioSource
 

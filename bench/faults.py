@@ -38,10 +38,10 @@ from store_faults import can_mount, fill_disk, read_only_file, small_tmpfs  # no
 from edge.config import EdgeConfig, StoreConfig  # noqa: E402
 from edge.daemon.heartbeat import Heartbeats  # noqa: E402
 from edge.daemon.store_writer import StoreWriter  # noqa: E402
-from edge.live import LiveState  # noqa: E402
-from edge.session import LessonSession  # noqa: E402
+from edge.lesson.live import LiveState  # noqa: E402
+from edge.lesson.session import LessonSession  # noqa: E402
 from edge.store import Store, StoreError, StoreLock  # noqa: E402
-from edge.store_recovery import open_store_checked  # noqa: E402
+from edge.store.recovery import open_store_checked  # noqa: E402
 from sensors.samples import EnvironmentSample  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 * Station counting: BlazePose on one station crop per frame (hinted by the previous frame's
   landmarks, as a live station loop does) plus the repetition counter, over the real frames of
-  ``../shared/media/sports2d_demo.mp4`` (target >= 15 frames/s).
+  ``sensors/demo/sports2d_demo.mp4`` (target >= 15 frames/s).
 * Overview: OpenPose over the whole frame at a PE input size, no tiling (target >= 8 frames/s).
 * PE metrics: the PE engine on the generated lesson of tests/pe_scenegen.py (18 students), per
   frame, as a share of the overview model time.
@@ -26,16 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.config import EdgeConfig, ZonesConfig
-from edge.pe.body import hips_point
-from edge.pe.engine import PEEngine
-from edge.pe.reps import RepCounter
-from edge.people import TrackedPerson
+from edge.metrics.pe.body import hips_point
+from edge.metrics.pe.engine import PEEngine
+from edge.metrics.pe.reps import RepCounter
+from edge.tracking.people import TrackedPerson
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from tests.pe_scenegen import make_pe_scene
 
-VIDEO = ROOT.parent / "shared" / "media" / "sports2d_demo.mp4"
+VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"  # the committed copy of ../shared's
 
 
 def read_frames(count: int) -> list[np.ndarray]:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the scene generator shared with the t
 from scenegen import write_classroom_scene
 
 from edge.config import load_config
-from edge.replay import replay
+from edge.lesson.replay import replay
 from edge.store import Store
 
-DEFAULT_VIDEO = ROOT.parent / "shared" / "media" / "sports2d_demo.mp4"
+DEFAULT_VIDEO = ROOT / "sensors" / "demo" / "sports2d_demo.mp4"  # the committed copy of ../shared's
 
 
 def bench_scene(seconds: float, rows: int, per_row: int) -> None:

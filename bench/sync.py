@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt
 
-from sync.outbox import OutboxRow
+from edge.store.outbox import OutboxRow
 from sync.payloads import HEALTH_EXPIRY_S, aggregate_payload, encode, publish_properties
 from sync.publisher import OutboxPublisher
 from sync.topics import NodeTopics

@@ -31,26 +31,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from typing import Any, Protocol
 
 from sensors.backoff import Backoff
+from sensors.const import CameraState
 from sensors.errors import SourceError
 from sensors.samples import Frame
 
-__all__ = ["Backoff", "CameraState", "CameraStatus", "CameraSupervisor"]
+__all__ = ["CameraStatus", "CameraSupervisor"]
 
 log = logging.getLogger(__name__)
-
-
-class CameraState(str, Enum):
-    """Where a camera is in its life; the value is what health and MQTT show."""
-
-    CONNECTING = "connecting"
-    STREAMING = "streaming"
-    STALLED = "stalled"
-    UNREACHABLE = "unreachable"
-    STOPPED = "stopped"
 
 
 class FrameSource(Protocol):

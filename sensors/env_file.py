@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .const import QUANTITIES
 from .errors import SourceError
 from .samples import EnvironmentSample
 from .source import Source
-
-QUANTITIES = ("co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba")
 
 
 def _number(value: Any, path: Path, line: int, key: str) -> float | None:

@@ -28,14 +28,12 @@ from sensors.samples import (
     PoseSample,
     Sample,
 )
+from sensors.const import MODES, QUANTITIES
 from sensors.source import Source
 
 SCENE_FORMAT = "edge.scene/v1"
 SCENE_SUFFIXES: frozenset[str] = frozenset({".jsonl", ".scene"})
-MODES: tuple[str, ...] = ("classroom", "pe")
-ENV_KEYS: frozenset[str] = frozenset(
-    {"co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"}
-)
+ENV_KEYS: frozenset[str] = frozenset(QUANTITIES)
 _HEADER_KEYS = frozenset({"format", "mode", "size", "age", "zones"})
 _RECORD_KEYS = ("people", "audio", "hr", "env")
 

@@ -16,7 +16,7 @@ from edge.cli.common import (
     config_from_args,
 )
 
-from . import outbox
+from edge.store import outbox
 from .connection import ConfigurationError, parse_broker
 from .hub import Hub, HubOptions
 from .hub_store import StoreError, open_store

@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 
-from . import outbox
+from edge.store import outbox
 from .contract import validator
 from .payloads import REPLY_EXPIRY_S, publish_properties, reply_payload
 from .topics import NodeTopics

@@ -25,6 +25,8 @@ from pydantic import TypeAdapter, ValidationError, create_model
 
 from edge.privacy.records import KINDS, RECORD_SCHEMA_VERSION
 
+from sensors.const import CAMERA_STATES, MODES
+
 from .topics import AGG_KINDS
 
 __all__ = [
@@ -78,7 +80,7 @@ def aggregate_schema(kind: str) -> dict:
     schema = _envelope(f"agg.{kind}", {
         "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
         "seq": {"type": "integer", "minimum": 1},
-        "mode": {"enum": ["classroom", "pe"]},
+        "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
             "properties": {"start": _TIME, "end": _TIME},
@@ -167,7 +169,7 @@ def _other_schemas() -> dict[str, dict]:
         }, ["ts", "session", "outbox"]),
         "camera": _envelope("camera", {
             "camera": {"type": "string"},
-            "state": {"enum": ["connecting", "streaming", "stalled", "unreachable", "stopped"]},
+            "state": {"enum": list(CAMERA_STATES)},
             "frames": {"type": "integer", "minimum": 0},
             "reconnects": {"type": "integer", "minimum": 0},
             "failures": {"type": "integer", "minimum": 0},

@@ -19,7 +19,7 @@ from edge import __version__
 from models.runtime import manifest
 
 from .contract import all_schemas, schema_id
-from .outbox import OutboxRow
+from edge.store.outbox import OutboxRow
 
 __all__ = [
     "HEALTH_EXPIRY_S",

@@ -30,11 +30,11 @@ from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig, NodeConfig
 
-from . import outbox
+from edge.store import outbox
 from .commands import CommandContext, handle_command
 from .connection import make_client, reconnect_backoff
 from .contract import schema_id
-from .outbox_policy import OutboxLimits, enforce
+from edge.store.outbox_policy import OutboxLimits, enforce
 from .payloads import (
     HEALTH_EXPIRY_S,
     PayloadError,
@@ -70,7 +70,7 @@ class OutboxPublisher:
     :param camera_status: returns camera id -> {state, frames, reconnects, failures}; each
         camera's status is published retained on ``cam/<id>/status`` when its state changes
         and after every (re)connect.
-    :raises sync.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
+    :raises edge.store.outbox.OutboxError: when ``db_path`` is not a store with an outbox.
     """
 
     def __init__(self, db_path: str | Path, mqtt_config: MqttConfig, node: NodeConfig, *,

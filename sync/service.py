@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 from edge.config import EdgeConfig
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 
-from . import outbox
+from edge.store import outbox
 from .publisher import OutboxPublisher
 
 __all__ = ["camera_status", "start"]
@@ -28,7 +28,7 @@ def start(config: EdgeConfig, store_path: Path, stop: threading.Event,
           live: LiveState) -> threading.Thread | None:
     """Start publishing; None when ``mqtt.enabled`` is false.
 
-    :raises sync.outbox.OutboxError: the store has no outbox (the daemon logs it loudly).
+    :raises edge.store.outbox.OutboxError: the store has no outbox (the daemon logs it loudly).
     """
     if not config.mqtt.enabled:
         return None

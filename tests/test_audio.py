@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from edge.audio_features import AWeightedLevel, power_to_dbfs
-from edge.audio_input import WavFeatureSource
-from edge.audio_metrics import AudioEngine
+from edge.metrics.audio.features import AWeightedLevel, power_to_dbfs
+from edge.metrics.audio.source import WavFeatureSource
+from edge.metrics.audio.metrics import AudioEngine
 from edge.config import load_config
 from edge.config.sources import AudioConfig
 from sensors.audio import CHUNK, RATE, WavAudioSource
@@ -221,7 +221,7 @@ def test_an_audio_run_writes_no_audio(lesson, tmp_path, monkeypatch):
     import tempfile
 
     from edge.privacy.audit import audit_database
-    from edge.session import LessonSession
+    from edge.lesson.session import LessonSession
     from edge.store import Store
 
     source_wav = write_wav(lesson["folder"] / "privacy.wav", lesson["room"])

@@ -12,7 +12,7 @@ import pytest
 from web_fixtures import Browser, serve
 
 from edge.config import load_config
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.web import create_app
 from edge.web.auth import Tokens
 

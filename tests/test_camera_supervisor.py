@@ -12,7 +12,8 @@ import pytest
 
 from sensors.backoff import Backoff
 from sensors.camera import CameraSource
-from sensors.camera_supervisor import CameraState, CameraStatus, CameraSupervisor
+from sensors.camera_supervisor import CameraStatus, CameraSupervisor
+from sensors.const import CameraState
 from tests.mjpeg_camera import MjpegCamera
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scenegen import Scene, classroom_scene, write_scene_file
 
-from edge.classroom.events import HoldEvent, StandState
+from edge.metrics.classroom.events import HoldEvent, StandState
 from edge.config import EdgeConfig, ZonesConfig
-from edge.session import LessonSession
+from edge.lesson.session import LessonSession
 from sensors.scene import SceneSource
 
 

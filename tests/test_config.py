@@ -157,3 +157,12 @@ def test_strict_types_inside_lists(tmp_path):
     path = write(tmp_path, "[zones]\nteacher = [[0, 0], [true, 0], [1, 1]]\n")
     (problem,) = validate_file(path)
     assert f"{path}:2: zones.teacher.1.0:" in problem, problem
+
+
+def test_loading_a_config_does_not_import_opencv():
+    # Config validation runs on every command (and in `edge config validate` on an installer's
+    # laptop): it must stay light. Zones geometry is pure NumPy.
+    code = "import sys; import edge.config; print('cv2' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "False"

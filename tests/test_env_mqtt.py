@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.config.sources import MqttSensorConfig
-from edge.env_sensors import open_env_sensor
+from edge.daemon.env_sensors import open_env_sensor
 from sensors.env_mqtt import MqttEnvironmentSource, decode_payload, value_at
 from tests.ports import free_port
 

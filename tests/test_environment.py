@@ -6,7 +6,7 @@ import pytest
 
 from edge.config import EdgeConfig
 from edge.config.sources import EnvironmentConfig, ValidRange
-from edge.environment import EnvironmentEngine, ReadingValidator
+from edge.metrics.environment import EnvironmentEngine, ReadingValidator
 from sensors.env_file import EnvironmentFileSource
 from sensors.errors import SourceError
 from sensors.samples import AudioFeatures, EnvironmentSample

@@ -9,7 +9,7 @@ from scenegen import classroom_scene
 
 from edge.config import EdgeConfig
 from edge.config.sources import TimetableEntry
-from edge.session import LessonSession, engines_for_mode, lesson_at
+from edge.lesson.session import LessonSession, engines_for_mode, lesson_at
 from sensors.samples import EnvironmentSample, PoseSample
 
 

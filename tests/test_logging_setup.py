@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.logging_setup import RateLimitFilter, setup_logging
+from edge.daemon.logging_setup import RateLimitFilter, setup_logging
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_journal_prefixes_only_when_stderr_is_the_journal_stream(tmp_path, resto
 
 def test_real_process_with_journal_stream_env(tmp_path):
     err = tmp_path / "stderr.txt"
-    code = ("import logging; from edge.logging_setup import setup_logging; setup_logging(); "
+    code = ("import logging; from edge.daemon.logging_setup import setup_logging; setup_logging(); "
             "[logging.getLogger('edge.x').error('again') for _ in range(20)]")
     with err.open("w") as stream:
         st = os.fstat(stream.fileno())

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.supervisor import WatchdogFeeder, format_status
-from edge.systemd_notify import notify, notify_socket_address, watchdog_interval_s
+from edge.daemon.supervisor import WatchdogFeeder, format_status
+from edge.daemon.systemd_notify import notify, notify_socket_address, watchdog_interval_s
 from tests.ports import free_port
 
 # A stand-in daemon: two loops beating, READY after "setup", status from the camera states.
@@ -24,8 +24,8 @@ DAEMON = textwrap.dedent(
     import sys, threading, time
     from pathlib import Path
     from edge.daemon.heartbeat import Heartbeats
-    from edge.supervisor import WatchdogFeeder, format_status
-    from edge.systemd_notify import notify
+    from edge.daemon.supervisor import WatchdogFeeder, format_status
+    from edge.daemon.systemd_notify import notify
 
     wedge = Path(sys.argv[1])
     beats = Heartbeats()

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from edge.config import EdgeConfig, ZonesConfig
-from edge.pe.activity import CODES
-from edge.pe.engine import PEEngine
-from edge.pe.heart_rate import HeartRateMonitor
-from edge.pe.reps import RepCounter
-from edge.people import TrackedPerson
-from edge.session import LessonSession
+from edge.metrics.pe.activity import CODES
+from edge.metrics.pe.engine import PEEngine
+from edge.metrics.pe.heart_rate import HeartRateMonitor
+from edge.metrics.pe.reps import RepCounter
+from edge.tracking.people import TrackedPerson
+from edge.lesson.session import LessonSession
 from sensors.samples import HeartRateSample, PoseSample
 from tests.pe_bodies import exercise_frames
 from tests.pe_scenegen import make_pe_scene

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from edge.config import EdgeConfig, StationConfig
-from edge.pe.body import hips_point
-from edge.pe.stations import station_occupant, station_refine_hook
-from edge.perception import Perception
-from edge.replay import replay
+from edge.metrics.pe.body import hips_point
+from edge.metrics.pe.stations import station_occupant, station_refine_hook
+from edge.perception.pipeline import Perception
+from edge.lesson.replay import replay
 from models.blazepose import BlazePoseRefiner
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions

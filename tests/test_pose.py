@@ -11,7 +11,7 @@ import pytest
 from conftest import shared_file
 
 from edge.cli.main import main
-from edge.people import body_box, body_scale
+from edge.tracking.people import body_box, body_scale
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from models.tiling import plan_tiles

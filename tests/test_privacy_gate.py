@@ -6,11 +6,11 @@ import json
 
 from scenegen import classroom_scene
 
-from edge.classroom.engine import RATE_KEYS
+from edge.metrics.classroom.engine import RATE_KEYS
 from edge.config import EdgeConfig
-from edge.engine import EngineResult
-from edge.privacy_gate import aggregate_record, gate
-from edge.session import LessonSession
+from edge.metrics.base import EngineResult
+from edge.privacy.gate import aggregate_record, gate
+from edge.lesson.session import LessonSession
 
 
 def run(scene, config: EdgeConfig | None = None) -> tuple[LessonSession, list[dict]]:

@@ -16,7 +16,7 @@ from scenegen import classroom_scene
 
 from edge.config import EdgeConfig
 from edge.privacy.records import RecordError, validate_record
-from edge.session import LessonSession
+from edge.lesson.session import LessonSession
 from edge.store import PrivacyViolation, Store
 from sensors.samples import EnvironmentSample
 from sync.contract import payload_problem

@@ -16,8 +16,8 @@ from scenegen import write_classroom_scene
 from test_audio import espeak, write_wav
 
 from edge.config import load_config
-from edge.perception import Perception
-from edge.replay import replay
+from edge.perception.pipeline import Perception
+from edge.lesson.replay import replay
 from edge.store import Store
 from models.runtime import ModelError
 from sensors.audio import RATE

@@ -12,17 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.retention import (
-    MB,
-    FreeSpaceGuard,
-    RetentionPolicy,
-    enforce_size,
-    run_maintenance,
-    store_size_bytes,
-)
-from edge.rollup import merge_metrics
+from edge.store.maintenance import MB, FreeSpaceGuard, RetentionPolicy, enforce_size, run_maintenance, store_size_bytes
+from edge.store.rollup import merge_metrics
 from edge.store import Store
-from edge.store_recovery import integrity_problem, open_store_checked
+from edge.store.recovery import integrity_problem, open_store_checked
 
 DAY = 86400.0
 NOW = 1_760_000_000.0  # a fixed "now" (Oct 2025), on an hour boundary below

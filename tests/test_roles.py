@@ -6,8 +6,8 @@ import numpy as np
 from scenegen import SEATED, TEACHER
 
 from edge.config import ZonesConfig
-from edge.people import TrackedPerson
-from edge.roles import RoleAssigner
+from edge.tracking.people import TrackedPerson
+from edge.tracking.roles import RoleAssigner
 
 ZONE = ZonesConfig(teacher=[[0, 900], [1920, 900], [1920, 1080], [0, 1080]])
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scenegen import classroom_scene
 
-from edge.audio_metrics import AudioEngine
+from edge.metrics.audio.metrics import AudioEngine
 from edge.config import EdgeConfig
 from edge.config.metrics import ClassroomConfig
-from edge.session import LessonSession
-from edge.st import STEngine, lesson_type, st_summary
+from edge.lesson.session import LessonSession
+from edge.metrics.classroom.st import STEngine, lesson_type, st_summary
 from sensors.samples import AudioFeatures, PoseSample
 
 

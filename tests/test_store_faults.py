@@ -20,7 +20,7 @@ from test_retention import lesson, window
 from edge.config import StoreConfig
 from edge.daemon.heartbeat import Heartbeats
 from edge.daemon.store_writer import PROBLEM, StoreWriter
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.store import Store, StoreLock, StoreLocked
 from tests.daemon_process import ROOT, SCENE, Daemon, daemon_config, rows
 from tests.ports import free_port

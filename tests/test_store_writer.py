@@ -11,8 +11,8 @@ from test_retention import lesson, window
 from edge.config import StoreConfig
 from edge.daemon.heartbeat import Heartbeats
 from edge.daemon.store_writer import StoreWriter
-from edge.live import LiveState
-from edge.retention import MB
+from edge.lesson.live import LiveState
+from edge.store.maintenance import MB
 from edge.store import Store
 
 DAY = 86400.0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from sync.outbox import SESSION_KEY, get_counter, open_outbox
+from edge.store.outbox import SESSION_KEY, get_counter, open_outbox
 from sync.payloads import encode, state_payload
 from sync.publisher import OutboxPublisher
 from sync.topics import NodeTopics

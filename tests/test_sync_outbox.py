@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.rollup import merge_window_records
+from edge.store.rollup import merge_window_records
 from sync import contract
-from sync.outbox import HIGH_WATER_KEY, OutboxRow, atomic, open_outbox, set_counter, stats
-from sync.outbox_policy import ROLLUP_FACTOR, OutboxLimits, enforce
+from edge.store.outbox import HIGH_WATER_KEY, OutboxRow, atomic, open_outbox, set_counter, stats
+from edge.store.outbox_policy import ROLLUP_FACTOR, OutboxLimits, enforce
 from sync.payloads import aggregate_payload
 from sync.topics import NodeTopics, parse_topic, subscription
 from tests.sync_fixtures import NODE, add_rows, make_store, window_record

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sync.outbox import open_outbox
+from edge.store.outbox import open_outbox
 from sync.publisher import OutboxPublisher
 from sync.topics import NodeTopics
 from tests.sync_fixtures import (

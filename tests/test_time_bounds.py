@@ -16,7 +16,7 @@ import pytest
 from scenegen import classroom_scene
 
 from edge.config import EdgeConfig
-from edge.session import LessonSession, TimeError
+from edge.lesson.session import LessonSession, TimeError
 from sensors.samples import AudioFeatures, EnvironmentSample
 
 ROOT = Path(__file__).resolve().parents[1]

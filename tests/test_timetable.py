@@ -10,7 +10,7 @@ from scenegen import classroom_scene
 
 from edge.config import EdgeConfig
 from edge.daemon.lessons import LessonRunner, StreamSettings
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 
 MONDAY = datetime(2025, 3, 3, tzinfo=timezone(timedelta(hours=8)))
 

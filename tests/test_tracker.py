@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scenegen import SEATED, TEACHER
 
-from edge.tracker import Tracker
+from edge.tracking.tracker import Tracker
 from sensors.samples import KP, Person
 from tests.pe_bodies import situp_local
 

@@ -16,7 +16,7 @@ from scenegen import classroom_scene
 from web_fixtures import ScenePlayer
 
 from edge.config import EdgeConfig, load_config
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.web import create_app
 from edge.web.auth import Tokens, client_allowed, ensure_tokens
 

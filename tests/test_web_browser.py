@@ -11,7 +11,7 @@ from scenegen import classroom_scene
 from web_fixtures import Browser, ScenePlayer, serve
 
 from edge.config import EdgeConfig
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.web import create_app
 from edge.web.auth import Tokens
 

@@ -12,7 +12,7 @@ from scenegen import classroom_scene
 from web_fixtures import ScenePlayer
 
 from edge.config import EdgeConfig, load_config
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from edge.store import Store
 from edge.web import create_app
 from edge.web.auth import Tokens

@@ -19,8 +19,8 @@ import websocket
 from scenegen import Scene
 
 from edge.config import EdgeConfig
-from edge.live import LessonConflict, LiveState
-from edge.session import LessonSession
+from edge.lesson.live import LessonConflict, LiveState
+from edge.lesson.session import LessonSession
 from edge.store import Store
 from tests.ports import free_port
 

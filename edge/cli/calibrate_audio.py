@@ -49,7 +49,7 @@ def measure(chunks: Iterable, offset: float, vad_threshold: float, teacher: bool
             reference_dba: float | None = None) -> AudioCheck:
     """Levels, clipping and VAD speech share over a chunk stream (room channel for levels)."""
     # Imported here so `edge --help` never loads numpy filters or the model runtime.
-    from edge.audio_features import AWeightedLevel, power_to_dbfs
+    from edge.metrics.audio.features import AWeightedLevel, power_to_dbfs
     from models.vad import SileroVad, create_vad_session
     from sensors.audio import CHUNK, RATE
 

@@ -94,7 +94,7 @@ def _calibrate_camera(args: argparse.Namespace) -> int:
         raise CliError(f"no camera {args.camera!r} in the config" if args.camera
                        else "no cameras configured ([cameras.<id>] in the config)", EXIT_USAGE)
     from edge.daemon.daemon import is_scene
-    from edge.perception_options import pose_options, session_options
+    from edge.perception.options import pose_options, session_options
     from models.pose import PoseEstimator
     from models.runtime import ModelError
     from sensors import SourceError

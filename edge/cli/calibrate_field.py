@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from edge.config import ConfigError, FloorConfig
-from edge.geometry import FloorMap
+from edge.geometry.plane import FloorMap
 
 from .calibrate_zones import read_json_model
 from .common import EXIT_OK, EXIT_USAGE, CliError, add_config_argument, config_from_args

@@ -57,7 +57,7 @@ def _zero_point(cfg: Any, wanted: str) -> None:
 
 
 def _read_all(cfg: Any, timeout_s: float) -> list[dict[str, Any]]:
-    from edge.env_sensors import open_env_sensor
+    from edge.daemon.env_sensors import open_env_sensor
     from sensors.errors import SourceError
 
     results = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.perception_options import pose_options, session_options
+from edge.perception.options import pose_options, session_options
 from models.pose import PoseEstimator
 from models.runtime import ModelError
 from sensors.samples import Person

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     from edge.config import load_config, validate_file
-    from edge.doctor import FAIL, OK, WARN, Check, format_report, run_checks
+    from edge.cli.doctor import FAIL, OK, WARN, Check, format_report, run_checks
 
     path = args.config or (str(INSTALLED_CONFIG) if INSTALLED_CONFIG.exists() else None)
     if path is None:

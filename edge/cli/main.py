@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
 from importlib.metadata import entry_points
+from typing import NoReturn
 
 from edge import __version__
 
@@ -57,10 +60,31 @@ def main(argv: list[str] | None = None) -> int:
     return int(code or 0)
 
 
+def exit_process(code: int) -> NoReturn:
+    """Exit with ``code``; without interpreter teardown while a daemon thread still runs.
+
+    After the daemon has flushed and stopped, a loop may still be inside native code (an
+    onnxruntime run on a slow, loaded machine outlives its join timeout). Tearing the interpreter
+    down under it destroys C++ thread pools that are in use and aborts the process (SIGABRT,
+    "terminate called without an active exception"), turning a clean stop into a crash that
+    systemd restarts. Everything worth keeping is on disk by then, so leave at once.
+    """
+    lingering = [t for t in threading.enumerate()
+                 if t is not threading.current_thread() and t.daemon and t.is_alive()]
+    if not lingering:
+        sys.exit(code)
+    logging.getLogger(__name__).debug("leaving %d daemon thread(s) behind: %s", len(lingering),
+                                      ", ".join(t.name for t in lingering))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def run() -> None:
     """setuptools console-script shim."""
-    sys.exit(main())
+    exit_process(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     # Imported here so `edge --help` stays fast and never loads the pipeline.
-    from edge.replay import DEFAULT_FPS, replay
+    from edge.lesson.replay import DEFAULT_FPS, replay
     from edge.store import PrivacyViolation, Store, StoreError
     from models.runtime import ModelError
     from sensors.errors import SourceError

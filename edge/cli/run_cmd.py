@@ -8,7 +8,7 @@ import signal
 import threading
 
 from edge.config import ConfigError
-from edge.logging_setup import setup_logging
+from edge.daemon.logging_setup import setup_logging
 
 from .common import (
     EXIT_FAILURE,

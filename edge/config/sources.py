@@ -4,9 +4,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sensors.const import Quantity
+
 from .base import StrictModel
 
-Quantity = Literal["co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"]
 
 __all__ = [
     "AudioConfig",

@@ -4,14 +4,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..geometry import floor_homography
+from sensors.const import Exercise
+
+from edge.geometry.plane import floor_homography
 from .base import Name, StrictModel
 
-__all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig", "EXERCISES"]
+__all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig"]
 
 Point = tuple[float, float]
 Polygon = list[Point]
-EXERCISES = ("situp", "rope_skip", "jumping_jack", "squat", "pullup")
 
 
 def _check_polygon(p: Polygon | None) -> Polygon | None:
@@ -21,7 +22,7 @@ def _check_polygon(p: Polygon | None) -> Polygon | None:
 
 
 class StationConfig(StrictModel):
-    exercise: Literal["situp", "rope_skip", "jumping_jack", "squat", "pullup"]
+    exercise: Exercise
     polygon: Polygon
 
     _poly = field_validator("polygon")(_check_polygon)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from edge.live import LiveState
-from edge.perception import Perception
+from edge.lesson.live import LiveState
+from edge.perception.pipeline import Perception
 
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats

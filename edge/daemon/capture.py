@@ -2,7 +2,7 @@
 
 Live cameras (RTSP/HTTP/USB) run under :class:`sensors.camera_supervisor.CameraSupervisor`: its
 state machine (connecting / streaming / stalled / unreachable), capped jittered backoff and
-counters go into :class:`~edge.live.LiveState` (health, Prometheus, the systemd status line).
+counters go into :class:`~edge.lesson.live.LiveState` (health, Prometheus, the systemd status line).
 Files and folders (demo, tests) are played by :class:`FilePlayback`, paced to their media time
 so a video plays in real time like a camera would; a file that cannot be read is retried with
 the same :class:`~sensors.backoff.Backoff`.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from edge.config import CameraConfig
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 from sensors import SourceError, open_source
 from sensors.backoff import Backoff
 from sensors.camera import CameraSource

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 
 from edge.config import ConfigError, EdgeConfig, ZonesConfig
-from edge.live import LiveState
-from edge.logging_setup import RateLimitFilter
-from edge.perception import Perception
-from edge.replay import session_settings
+from edge.lesson.live import LiveState
+from edge.daemon.logging_setup import RateLimitFilter
+from edge.perception.pipeline import Perception
+from edge.lesson.replay import session_settings
 from edge.store import StoreLock
-from edge.store_recovery import open_store_checked
-from edge.supervisor import WatchdogFeeder, format_status
-from edge.systemd_notify import notify
+from edge.store.recovery import open_store_checked
+from edge.daemon.supervisor import WatchdogFeeder, format_status
+from edge.daemon.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
 from sensors.camera import is_camera_spec
@@ -154,7 +154,7 @@ class Daemon:
         # One daemon per store (a second one would write every window twice).
         self.store_lock.acquire()
         # integrity check first; a damaged store is moved aside and replaced (its unsent
-        # outbox carried over), see edge/store_recovery.py.
+        # outbox carried over), see edge/store/recovery.py.
         store, _recovery = open_store_checked(self.store_path)
         with store:  # fails here, with one clear line, not in a thread (and never READY)
             store.check_writable()
@@ -268,5 +268,7 @@ class Daemon:
         url = f"http://{host}:{web.port}/"
         if self.config.node.demo and self.tokens is not None:
             log.info("demo page: %s?token=%s", url, self.tokens.teacher)
+            log.info("demo calibration page (technician): %scalibration?token=%s",
+                     url, self.tokens.technician)
         else:
             log.info("page: %s (token: `edge web token`)", url)

@@ -1,7 +1,7 @@
 """Lessons of the running daemon: start/end (page, timetable, demo), one session per stream.
 
 Every pose stream (a camera, or a scene file standing in for one) has its own
-:class:`~edge.session.LessonSession` in a lesson: people seen by two cameras cannot be matched
+:class:`~edge.lesson.session.LessonSession` in a lesson: people seen by two cameras cannot be matched
 (and must not be re-identified), so each stream is tracked and summarised on its own. Records
 are tagged with the stream's ``camera`` id (and ``demo: true`` on a demo node) and handed to
 ``emit`` (the store writer) in the order they closed.
@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from edge.config import EdgeConfig, ZonesConfig
-from edge.live import LessonConflict, LiveState
-from edge.session import LessonSession, lesson_at
+from edge.lesson.live import LessonConflict, LiveState
+from edge.lesson.session import LessonSession, lesson_at
 from sensors.samples import Sample
 
 from .clock import DaemonClock
@@ -39,7 +39,7 @@ class StreamSettings:
 
 
 class LessonRunner:
-    """The current lesson across streams; the page's lesson control (:class:`edge.live.LessonControl`).
+    """The current lesson across streams; the page's lesson control (:class:`edge.lesson.live.LessonControl`).
 
     :param emit: receives each list of closed records (called with the runner's lock held, so
         records of one stream arrive in order; it must not block).

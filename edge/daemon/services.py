@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from edge.config import EdgeConfig
-from edge.live import LiveState
+from edge.lesson.live import LiveState
 
 __all__ = ["SERVICE_GROUP", "start_services"]
 

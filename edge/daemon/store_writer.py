@@ -2,7 +2,7 @@
 
 Records are written first (record and outbox row in one transaction) and pushed to the live
 page right after, so the page never shows a window the store does not have. Writes go through
-:class:`edge.retention.FreeSpaceGuard`: while the disk is low, fine-grained windows are held
+:class:`edge.store.maintenance.FreeSpaceGuard`: while the disk is low, fine-grained windows are held
 back and lessons (with their outbox rows) are still written. The same thread runs the store's
 maintenance (age retention, hourly roll-up, size budget) at start and every hour, so it never
 competes with a write.
@@ -26,8 +26,8 @@ from collections import deque
 from typing import Any
 
 from edge.config import StoreConfig
-from edge.live import LiveState
-from edge.retention import FreeSpaceGuard, RetentionPolicy, run_maintenance
+from edge.lesson.live import LiveState
+from edge.store.maintenance import FreeSpaceGuard, RetentionPolicy, run_maintenance
 from edge.store import PrivacyViolation, Store, StoreError
 
 from .heartbeat import Heartbeats

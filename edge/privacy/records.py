@@ -21,8 +21,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from sensors.const import Exercise, Mode, Quantity
+
 from edge.config.base import Name
-from edge.config.zones import EXERCISES
 
 __all__ = [
     "KINDS",
@@ -44,9 +45,6 @@ MAX_ALERTS = 4096  # alerts of one record: a window rolled up over a day keeps e
 MAX_STATIONS = 32
 MAX_ST_SAMPLES = 2880  # a day of 30 s samples
 
-QUANTITIES = ("co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba")
-
-
 def _num(ge: float | None = None, le: float | None = None) -> Any:
     return Annotated[float, Field(ge=ge, le=le, allow_inf_nan=False)]
 
@@ -60,8 +58,6 @@ Dba = _num(0.0, 200.0)
 Bpm = _num(0.0, 300.0)
 # A name from the config (a station, a camera): short, no spaces, so no free text such as a name.
 ConfigName = Name
-Quantity = Literal["co2_ppm", "temp_c", "rh", "lux_desk", "lux_board", "noise_dba"]
-Exercise = Literal[EXERCISES]  # type: ignore[valid-type]  # a tuple of literals, defined once
 
 
 class Closed(BaseModel):
@@ -272,7 +268,7 @@ class Record(Closed):
     """The envelope of a stored record (SPEC 5 replay output); ``metrics`` checked by (type, mode)."""
 
     type: Literal["window", "lesson"]
-    mode: Literal["classroom", "pe"]
+    mode: Mode
     start: Time
     end: Time
     n: People | None

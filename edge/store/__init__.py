@@ -7,10 +7,9 @@ record and its outbox row atomically. See :mod:`edge.store.schema` for the table
 from .lock import StoreLock, StoreLocked
 from .retention import RetentionResult, apply_retention
 from .schema import SCHEMA_VERSION, SchemaError, migrate, schema_version
-from .store import MODES, RECORD_TYPES, PrivacyViolation, Store, StoreError
+from .store import RECORD_TYPES, PrivacyViolation, Store, StoreError
 
 __all__ = [
-    "MODES",
     "RECORD_TYPES",
     "SCHEMA_VERSION",
     "PrivacyViolation",

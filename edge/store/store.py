@@ -22,10 +22,9 @@ from edge.privacy.records import RecordError, kind_of, validate_record
 
 from .schema import SchemaError, migrate
 
-__all__ = ["MODES", "RECORD_TYPES", "PrivacyViolation", "Store", "StoreError"]
+__all__ = ["RECORD_TYPES", "PrivacyViolation", "Store", "StoreError"]
 
 RECORD_TYPES = {"window": "windows", "lesson": "lessons"}
-MODES = ("classroom", "pe")
 _COLUMNS = 'id, mode, start, "end", n, suppressed, metrics, created, outbox_seq'
 
 

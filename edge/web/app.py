@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from edge import __version__
 from edge.config import EdgeConfig, ZonesConfig
-from edge.live import LessonControl, LiveState
+from edge.lesson.live import LessonControl, LiveState
 from edge.store import Store
 
 from .auth import Tokens, ensure_tokens

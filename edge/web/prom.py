@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from edge.live import CAMERA_STATES, LiveState
+from edge.lesson.live import CAMERA_STATES, LiveState
 
 from .auth import require_teacher
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 
-from edge.live import LessonConflict, LiveState
+from edge.lesson.live import LessonConflict, LiveState
 
 from .auth import require_teacher
 from .schemas import Health, LessonInfo, Live, Problem

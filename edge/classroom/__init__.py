@@ -1,5 +1,0 @@
-"""Classroom metrics (SPEC 4.1): per-frame pose features, event state machines, the engine."""
-
-from .engine import ClassroomEngine
-
-__all__ = ["ClassroomEngine"]

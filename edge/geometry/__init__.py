@@ -1,0 +1,1 @@
+"""Plane geometry on image points: polygons, zones and the floor homography."""

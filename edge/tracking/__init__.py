@@ -1,0 +1,1 @@
+"""People across frames: the person record, the tracker (ephemeral ids), teacher/student roles."""
