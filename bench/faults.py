@@ -150,7 +150,7 @@ def disk_full(folder: Path) -> Outcome:
             writer.start()
             writer.submit([_window(i) for i in range(400)])
             time.sleep(3.0)
-            failing = bool(live.problems())
+            failing = writer.problem is not None
         writer.close(timeout=60)
         stored = _count(db, "SELECT count(*) FROM windows")
     return Outcome(400, stored, waiting=writer.pending,

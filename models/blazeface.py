@@ -188,14 +188,3 @@ def blur_faces(image_bgr: np.ndarray, boxes: list[FaceBox], margin: float = 0.3,
         kernel = max(3, (min(x2 - x1, y2 - y1) // blocks) | 1)
         out[y1:y2, x1:x2] = cv2.GaussianBlur(coarse, (kernel, kernel), 0)
     return out
-
-
-@cache
-def _detector(options: SessionOptions) -> FaceDetector:
-    return FaceDetector(options)
-
-
-def detect_faces(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
-                 options: SessionOptions = SessionOptions()) -> list[FaceBox]:
-    """:meth:`FaceDetector.detect_faces` with the shipped model, loaded once per ``options``."""
-    return _detector(options).detect_faces(image_bgr, people_kp)

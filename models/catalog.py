@@ -13,10 +13,12 @@ import onnxruntime as ort
 from .runtime import ModelEntry, ModelError, SessionOptions, create_session, manifest
 
 # Inputs the models leave open (dynamic dimensions) get these shapes, and parameters that are not
-# data get fixed values: silero's sample rate must be 16000, not noise. The OpenPose shape is the
-# default network input of the pose config (656x368).
+# data get fixed values: silero's sample rate must be 16000, not noise. The OpenPose models get the
+# input of the default pass plan's whole-frame pass for a 1920x1080 frame (960x544); callers pass
+# ``pose_input`` to bench another plan's size.
+POSE_MODELS = ("openpose_mobilenet_thin", "openpose_mobilenet_thin_stage4")
+DEFAULT_POSE_INPUT = (960, 544)
 BENCH_FEEDS: dict[str, dict[str, tuple[int, ...] | np.ndarray]] = {
-    "openpose_mobilenet_thin": {"image:0": (1, 368, 656, 3)},
     "silero_vad_16k": {
         "input": (1, 576), "state": (2, 1, 128), "sr": np.array(16000, dtype=np.int64),
     },
@@ -103,11 +105,16 @@ def random_feed(
 
 def bench_model(
     entry: ModelEntry, options: SessionOptions, runs: int, models_dir: Path | None = None,
+    pose_input: tuple[int, int] = DEFAULT_POSE_INPUT,
 ) -> Latency:
-    """Median and p90 latency of ``runs`` inferences on random input (after one warm-up run)."""
+    """Median and p90 latency of ``runs`` inferences on random input (after one warm-up run);
+    pose models at ``pose_input`` (width, height)."""
     rng = np.random.default_rng(0)
     session = create_session(entry.name, options, models_dir)
-    feed = random_feed(session, BENCH_FEEDS.get(entry.name, {}), rng)
+    feeds = dict(BENCH_FEEDS)
+    for name in POSE_MODELS:
+        feeds[name] = {"image:0": (1, pose_input[1], pose_input[0], 3)}
+    feed = random_feed(session, feeds.get(entry.name, {}), rng)
     session.run(None, feed)  # warm-up: first run allocates and is not representative
     times = []
     for _ in range(runs):
@@ -118,6 +125,8 @@ def bench_model(
                    options.intra_op_threads)
 
 
-def bench(options: SessionOptions, runs: int, models_dir: Path | None = None) -> list[Latency]:
+def bench(options: SessionOptions, runs: int, models_dir: Path | None = None,
+          pose_input: tuple[int, int] = DEFAULT_POSE_INPUT) -> list[Latency]:
     """:func:`bench_model` for every manifest model, in manifest order."""
-    return [bench_model(e, options, runs, models_dir) for e in manifest(models_dir).values()]
+    return [bench_model(e, options, runs, models_dir, pose_input)
+            for e in manifest(models_dir).values()]

@@ -34,30 +34,28 @@ class Letterbox:
     origin_y: float = 0.0
 
 
-def letterbox(image: np.ndarray, max_width: int, max_height: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize ``image`` to fit ``max_width`` x ``max_height`` keeping its aspect ratio.
+def scaled_tensor(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale`` as the network's float32 NHWC input.
 
     The network is fully convolutional, so the input is the scaled image padded only up to the
-    next multiple of 8 (not to the full box): a square photo then costs ~half a wide one.
-    Returns the float32 NHWC tensor and the scale used.
+    next multiple of 8 (not to a fixed box): a square photo then costs ~half a wide one.
     """
     h, w = image.shape[:2]
-    scale = min(max_width / w, max_height / h)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
     in_w, in_h = -(-new_w // STRIDE) * STRIDE, -(-new_h // STRIDE) * STRIDE
     tensor = np.zeros((1, in_h, in_w, 3), dtype=np.float32)
     tensor[0, :new_h, :new_w] = resized
-    return tensor, Letterbox(scale=scale)
+    return tensor
 
 
 class OpenPoseNet:
     """An onnxruntime session of the bottom-up pose network."""
 
-    def __init__(self, model: str | Path = "openpose_mobilenet_thin",
+    def __init__(self, model: str | Path = "openpose_mobilenet_thin_stage4",
                  options: SessionOptions | None = None, models_dir: Path | None = None,
-                 warmup_size: tuple[int, int] = (656, 368)):
+                 warmup_size: tuple[int, int] = (960, 544)):
         """Load ``model`` (manifest name or path) and run it once at ``warmup_size`` (w, h)."""
         w, h = warmup_size
         # Every image aspect ratio and tile gives the network another input shape: a memory
@@ -74,6 +72,41 @@ class OpenPoseNet:
         """Part maps (h, w, 19) and PAFs (h, w, 38) at stride 8 for one NHWC BGR tensor."""
         out = self.session.run(None, {self.input_name: tensor})[0][0]
         return out[..., : N_PARTS + 1], out[..., N_PARTS + 1:]
+
+
+# COCO-17 limbs from the torso outwards, (parent, child): a child keypoint hangs off its parent.
+_LIMB_TREE = ((5, 7), (7, 9), (6, 8), (8, 10), (5, 11), (6, 12), (11, 13), (13, 15), (12, 14),
+              (14, 16))
+_FACE = [0, 1, 2, 3, 4]
+# Longest plausible limb as a multiple of the person's body unit (the larger of shoulder width
+# and twice the head's size): an upper arm or forearm is ~0.7 shoulder widths, a thigh, shin or
+# frontal torso ~1.1-1.3, and all of them at most ~1.6 face-widths x 2; 2.5 leaves room for
+# foreshortening and a child's proportions, and still cuts a link to a neighbour two seats away.
+MAX_LIMB_UNITS = 2.5
+
+
+def prune_long_limbs(kp: np.ndarray) -> np.ndarray:
+    """``kp`` (COCO-17) without the limbs that jump to a neighbour: a keypoint further from its
+    parent than :data:`MAX_LIMB_UNITS` body units is dropped, with everything hanging off it.
+    Unchanged when neither the shoulders nor the face give a body unit."""
+    seen = kp[:, 2] > 0
+    shoulders = float(np.hypot(*(kp[5, :2] - kp[6, :2]))) if seen[5] and seen[6] else 0.0
+    face = kp[_FACE][seen[_FACE], :2]
+    head = float(np.ptp(face, axis=0).max()) if len(face) >= 2 else 0.0
+    unit = max(shoulders, 2.0 * head)
+    if unit <= 0:
+        return kp
+    out = kp.copy()
+    for parent, child in _LIMB_TREE:
+        if out[child, 2] <= 0:
+            continue
+        if out[parent, 2] <= 0:
+            if parent in (7, 8, 13, 14):  # its parent was dropped: it hung off a wrong limb
+                out[child] = 0
+            continue
+        if np.hypot(*(out[child, :2] - out[parent, :2])) > MAX_LIMB_UNITS * unit:
+            out[child] = 0
+    return out
 
 
 def skeletons_to_people(peaks: Peaks, skeletons: list[Skeleton], box: Letterbox,
@@ -93,7 +126,9 @@ def skeletons_to_people(peaks: Peaks, skeletons: list[Skeleton], box: Letterbox,
         kp18[found, 0] = xy_input[:, 0] / box.scale + box.origin_x
         kp18[found, 1] = xy_input[:, 1] / box.scale + box.origin_y
         kp18[found, 2] = peaks.score[idx]
-        people.append(Person(kp=kp18[COCO_FROM_OPENPOSE], score=sk.score))
+        kp = prune_long_limbs(kp18[COCO_FROM_OPENPOSE])
+        if (kp[:, 2] > 0).sum() >= min_parts - 1:  # the neck counted in min_parts has no twin
+            people.append(Person(kp=kp, score=sk.score))
     return people
 
 

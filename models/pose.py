@@ -15,9 +15,10 @@ import numpy as np
 
 from sensors.samples import Person
 
-from .openpose import Letterbox, OpenPoseNet, decode, letterbox
+from .openpose import Letterbox, OpenPoseNet, decode, scaled_tensor
+from .pass_plan import BackRow, Pass, plan_passes
 from .runtime import SessionOptions
-from .tiling import merge_people, plan_tiles
+from .tiling import merge_people
 
 
 @dataclass(frozen=True)
@@ -25,21 +26,34 @@ class PoseOptions:
     """Pose settings (mirrors edge's PoseConfig; models/ cannot import edge).
 
     :param model: manifest name or path of the OpenPose-style ONNX model.
-    :param input_width: network input box width (multiple of 8).
-    :param input_height: network input box height (multiple of 8).
-    :param tiles: 0 automatic, 1 never tile, N columns of overlapping tiles.
+    :param input_width: width of the box the whole frame is fitted into (multiple of 8).
+    :param input_height: height of that box (multiple of 8).
+    :param tiles: 0 automatic, 1 whole frame only, N columns of overlapping tiles.
     :param tile_overlap: overlap between neighbouring tiles, share of the tile width.
     :param min_person_score: drop people whose mean peak/limb score is lower.
     :param min_parts: drop people with fewer parts (OpenPose-18, neck included).
+    :param max_upscale: largest enlargement of a frame smaller than the box.
+    :param min_shoulder_px: input pixels a calibrated back row's shoulders need before a
+        zoomed back-row pass is added (automatic plan only).
+    :param back_row: the calibrated back row (from the floor calibration), if any.
     """
 
-    model: str = "openpose_mobilenet_thin"
-    input_width: int = 656
-    input_height: int = 368
+    model: str = "openpose_mobilenet_thin_stage4"
+    input_width: int = 960
+    input_height: int = 720
     tiles: int = 0
     tile_overlap: float = 0.2
     min_person_score: float = 0.2
     min_parts: int = 4
+    max_upscale: float = 2.0
+    min_shoulder_px: float = 24.0
+    back_row: BackRow | None = None
+
+
+def plan_for(o: PoseOptions, width: int, height: int) -> list[Pass]:
+    """The pass plan (:func:`models.pass_plan.plan_passes`) of options ``o`` for a frame size."""
+    return plan_passes(width, height, o.input_width, o.input_height, o.tiles, o.tile_overlap,
+                       o.max_upscale, o.min_shoulder_px, o.back_row)
 
 
 class PoseEstimator:
@@ -53,42 +67,44 @@ class PoseEstimator:
         self.net = OpenPoseNet(options.model, session_options, models_dir,
                                warmup_size=(options.input_width, options.input_height))
         self.last_timings: dict[str, float] = {}
+        self.last_plan: list[Pass] = []
+
+    def plan(self, width: int, height: int) -> list[Pass]:
+        """The passes :meth:`detect` runs for a ``width`` x ``height`` frame."""
+        return plan_for(self.options, width, height)
 
     def detect(self, image: np.ndarray) -> list[Person]:
         """Every person in ``image`` (BGR uint8 HxWx3), keypoints in its pixel coordinates.
 
-        Runs the whole frame and, for frames that need it, overlapping tiles (see
-        :mod:`models.tiling`), then keeps one detection per person.
+        Runs the passes of :meth:`plan` (see :mod:`models.pass_plan`), then keeps one
+        detection per person.
         """
         o = self.options
         h, w = image.shape[:2]
-        ms = {"preprocess": 0.0, "model": 0.0, "decode": 0.0}
+        # model_cpu: CPU time of this thread inside the network (with one onnxruntime thread the
+        # network runs here), so overhead can be judged on a loaded machine, where wall times
+        # include waiting for a core.
+        ms = {"preprocess": 0.0, "model": 0.0, "model_cpu": 0.0, "decode": 0.0}
         start = time.perf_counter()
         found: list[Person] = []
-        tiles = plan_tiles(w, h, o.input_width, o.input_height, o.tiles, o.tile_overlap)
-        for tile in tiles:
+        self.last_plan = plan = self.plan(w, h)
+        for p in plan:
             t0 = time.perf_counter()
-            crop = image[tile.y:tile.y + tile.h, tile.x:tile.x + tile.w]
-            tensor, box = letterbox(crop, _box_side(o.input_width, tile.box),
-                                    _box_side(o.input_height, tile.box))
-            box = Letterbox(box.scale, tile.x, tile.y)
-            t1 = time.perf_counter()
+            tensor = scaled_tensor(image[p.y:p.y + p.h, p.x:p.x + p.w], p.scale)
+            t1, c1 = time.perf_counter(), time.thread_time()
             maps, pafs = self.net.run(tensor)
             t2 = time.perf_counter()
-            found += decode(maps, pafs, box, o.min_parts, o.min_person_score)
+            ms["model_cpu"] += time.thread_time() - c1
+            found += decode(maps, pafs, Letterbox(p.scale, p.x, p.y), o.min_parts,
+                            o.min_person_score)
             t3 = time.perf_counter()
             ms["preprocess"] += t1 - t0
             ms["model"] += t2 - t1
             ms["decode"] += t3 - t2
         t4 = time.perf_counter()
-        people = merge_people(found) if len(tiles) > 1 else found
+        people = merge_people(found) if len(plan) > 1 else found
         ms["decode"] += time.perf_counter() - t4
         ms["total"] = time.perf_counter() - start
         self.last_timings = {k: round(v * 1000, 2) for k, v in ms.items()}
-        self.last_timings["passes"] = len(tiles)
+        self.last_timings["passes"] = len(plan)
         return people
-
-
-def _box_side(side: int, share: float) -> int:
-    """``share`` of an input box side, kept a multiple of the network stride (8)."""
-    return max(8, round(side * share / 8) * 8)

@@ -79,6 +79,10 @@ def read_wav(path: str | Path) -> tuple[int, np.ndarray]:
         raise SourceError(path, "no such audio file")
     try:
         rate, data = wavfile.read(path, mmap=True)
+    except ZeroDivisionError:
+        # scipy divides by the header's block size: a header with 0 channels (or 0-byte samples)
+        raise SourceError(path, "not a readable WAV file (its header declares 0 channels "
+                                "or 0-byte samples)") from None
     except ValueError:
         # 24-bit PCM and some extensible formats cannot be memory-mapped: read them whole.
         try:

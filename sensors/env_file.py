@@ -9,7 +9,6 @@ from data loggers with extra fields work. Malformed lines raise :class:`SourceEr
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,9 @@ from .const import QUANTITIES
 from .errors import SourceError
 from .samples import EnvironmentSample
 from .source import Source
+from .untrusted_json import UntrustedJson, loads_bounded
+
+MAX_LINE_BYTES = 64 * 1024  # one reading per line: a few hundred bytes
 
 
 def _number(value: Any, path: Path, line: int, key: str) -> float | None:
@@ -75,9 +77,9 @@ class EnvironmentFileSource(Source[EnvironmentSample]):
                 if not text.strip():
                     continue
                 try:
-                    record = json.loads(text)
-                except ValueError as exc:
-                    raise SourceError(self.path, f"not JSON: {exc.args[0]}", number) from None
+                    record = loads_bounded(text, max_bytes=MAX_LINE_BYTES, object_only=False)
+                except UntrustedJson as exc:  # malformed, too deep or too long
+                    raise SourceError(self.path, str(exc), number) from None
                 if not isinstance(record, dict):
                     raise SourceError(self.path, "each line must be a JSON object", number)
                 if number == 1 and "format" in record:

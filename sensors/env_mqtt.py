@@ -8,7 +8,6 @@ payload is the number itself (ESPHome state topics). Every message becomes one
 
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -20,9 +19,12 @@ from typing import Any, Self
 import paho.mqtt.client as mqtt
 
 from .samples import EnvironmentSample
+from .untrusted_json import UntrustedJson, loads_bounded
 
 # Messages waiting for the consumer; older ones are dropped (and counted) past this.
 _QUEUE_MAX = 1000
+# Zigbee2MQTT/ESPHome/Tasmota sensor payloads are a few hundred bytes.
+MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 def value_at(payload: Any, path: str) -> float | None:
@@ -49,10 +51,14 @@ def value_at(payload: Any, path: str) -> float | None:
 
 
 def decode_payload(payload: bytes | bytearray, fields: dict[str, str]) -> dict[str, float]:
-    """Quantities found in one message; an unparseable payload gives an empty dict."""
+    """Quantities found in one message; an unparseable payload gives an empty dict.
+
+    Deeply nested, oversized or non-finite payloads are refused too (see
+    :mod:`sensors.untrusted_json`): this runs in paho's network thread, which must not die.
+    """
     try:
-        document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        document = loads_bounded(payload, max_bytes=MAX_PAYLOAD_BYTES, object_only=False)
+    except UntrustedJson:
         return {}
     values = {}
     for quantity, path in fields.items():

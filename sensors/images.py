@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from sensors.errors import SourceError
 from sensors.samples import Frame
 from sensors.source import Source
 
+# 8K UHD is 33 megapixels; nothing a classroom camera or photo produces comes near this.
+MAX_PIXELS = 40_000_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 )
@@ -35,11 +39,28 @@ def read_image(path: str | Path) -> np.ndarray:
         raise SourceError(path, "no such file") from None
     except OSError as error:
         raise SourceError(path, f"cannot read ({error.strerror or error})") from None
+    _check_png_size(path, data)
     quiet_opencv()
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:  # e.g. more pixels than OpenCV's own limit (2^30): its assertion text
+        raise SourceError(path, "not a decodable image (too large, corrupt or unsupported)") from None
     if image is None:
         raise SourceError(path, "not a decodable image (corrupt or unsupported format)")
     return image
+
+
+def _check_png_size(path: Path, data: np.ndarray) -> None:
+    """Refuse a PNG whose header declares more than :data:`MAX_PIXELS` before decoding it: a
+    1 KB file can claim 100000 x 100000 pixels (a decompression bomb) and make OpenCV allocate
+    gigabytes, or fail with an assertion."""
+    head = data[:24].tobytes()
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return
+    width, height = struct.unpack(">II", head[16:24])
+    if width * height > MAX_PIXELS:
+        raise SourceError(path, f"image of {width} x {height} pixels exceeds the limit of "
+                                f"{MAX_PIXELS // 1_000_000} megapixels")
 
 
 def is_image_file(path: Path) -> bool:

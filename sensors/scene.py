@@ -30,8 +30,11 @@ from sensors.samples import (
 )
 from sensors.const import MODES, QUANTITIES
 from sensors.source import Source
+from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 SCENE_FORMAT = "edge.scene/v1"
+# 40 people x 17 keypoints is ~25 KB per line; a line this long is not a scene.
+MAX_LINE_BYTES = 4 * 1024 * 1024
 SCENE_SUFFIXES: frozenset[str] = frozenset({".jsonl", ".scene"})
 ENV_KEYS: frozenset[str] = frozenset(QUANTITIES)
 _HEADER_KEYS = frozenset({"format", "mode", "size", "age", "zones"})
@@ -100,11 +103,9 @@ class SceneSource(Source[Sample]):
     def _parse(self, parser: Callable[..., Any], text: str, number: int, *args: Any) -> Any:
         """Run ``parser`` on one line's JSON, turning any defect into ``FILE:LINE: message``."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SourceError(
-                self.path, f"malformed JSON ({error.msg}, column {error.colno})", number
-            ) from None
+            data = loads_bounded(text, max_bytes=MAX_LINE_BYTES, object_only=False)
+        except UntrustedJson as error:  # malformed, too deep (RecursionError) or too long
+            raise SourceError(self.path, str(error), number) from None
         try:
             return parser(data, *args)
         except _Invalid as error:
@@ -255,8 +256,21 @@ def _audio(t: float, value: Any) -> AudioFeatures:
         speech=_fraction(value["speech"], "audio speech"),
         teacher_speech=None if teacher is None else _fraction(teacher, "audio teacher_speech"),
         dba=None if dba is None else _number(dba, "audio dba"),
-        duration=_number(duration, "audio duration"),
+        duration=_duration(duration),
     )
+
+
+# An audio feature covers one analysis step (0.5 s by default); a minute is already absurd,
+# and 1e12 s would make every window's speech share meaningless.
+MAX_AUDIO_DURATION_S = 60.0
+
+
+def _duration(value: Any) -> float:
+    number = _number(value, "audio duration")
+    if not 0.0 < number <= MAX_AUDIO_DURATION_S:
+        raise _Invalid(f"audio duration must lie in (0, {MAX_AUDIO_DURATION_S:g}] seconds, "
+                       f"got {number:g}")
+    return number
 
 
 def _heart_rate(t: float, value: Any) -> HeartRateSample:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import threading
 
@@ -105,6 +106,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _hub(args: argparse.Namespace) -> int:
+    # Rate-limited like `edge run`: a client flooding bad messages cannot flood the journal.
+    from edge.daemon.logging_setup import setup_logging  # only `edge hub` needs it
+
+    setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)
     config = config_from_args(args)
     try:
         parse_broker(args.broker)

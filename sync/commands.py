@@ -9,7 +9,6 @@ to ``<prefix>reply/<verb>`` when the request has none; replies expire (Message E
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -21,6 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 
 from edge.store import outbox
+from sensors.untrusted_json import UntrustedJson, loads_bounded
+
 from .contract import validator
 from .payloads import REPLY_EXPIRY_S, publish_properties, reply_payload
 from .topics import NodeTopics
@@ -65,9 +66,10 @@ def _ping(args: dict[str, Any], ctx: CommandContext) -> dict[str, Any]:
 def _resync(args: dict[str, Any], ctx: CommandContext) -> dict[str, Any]:
     if "seq" not in args:
         raise _Rejected("resync needs {\"seq\": N}")
-    rows = outbox.mark_unsent_from(ctx.db, int(args["seq"]))
-    log.info("command resync from seq %d: %d rows will be re-sent", args["seq"], rows)
-    return {"from_seq": int(args["seq"]), "rows": rows}
+    seq = int(args["seq"])  # the schema bounds it to a SQLite integer
+    rows = outbox.mark_unsent_from(ctx.db, seq)
+    log.info("command resync from seq %d: %d rows will be re-sent", seq, rows)
+    return {"from_seq": seq, "rows": rows}
 
 
 VERBS: dict[str, Callable[[dict[str, Any], CommandContext], dict[str, Any]]] = {
@@ -86,6 +88,10 @@ def handle_command(message: mqtt.MQTTMessage, ctx: CommandContext) -> CommandRep
     extra = {"CorrelationData": correlation} if correlation else {}
     reply_props = publish_properties(REPLY_EXPIRY_S, **extra)
     try:
+        if message.retain:
+            # A command is a request of this moment; retained, it would run again (or fail
+            # again) on every connection of every start.
+            raise _Rejected("retained commands are not executed")
         args = _parse(verb, message.payload)
         result = VERBS[verb](args, ctx)
         payload = reply_payload(verb, True, result=result)
@@ -95,8 +101,8 @@ def handle_command(message: mqtt.MQTTMessage, ctx: CommandContext) -> CommandRep
         log.warning("command %r rejected: %s", verb[:64], exc)
         return CommandReply(response_topic, reply_payload(verb, False, error=str(exc)),
                             reply_props)
-    except (sqlite3.Error, ValueError) as exc:  # runtime failure: answered, not fatal
-        log.error("command %r failed: %s", verb[:64], exc)
+    except Exception as exc:  # noqa: BLE001 - runtime failure: answered, never fatal
+        log.error("command %r failed: %s: %s", verb[:64], type(exc).__name__, exc)
         return CommandReply(response_topic, reply_payload(verb, False, error=f"failed: {exc}"),
                             reply_props)
 
@@ -104,14 +110,12 @@ def handle_command(message: mqtt.MQTTMessage, ctx: CommandContext) -> CommandRep
 def _parse(verb: str, payload: bytes) -> dict[str, Any]:
     if not _VERB.match(verb) or verb not in VERBS:
         raise _Rejected(f"unknown command {verb[:64]!r} (known: {', '.join(sorted(VERBS))})")
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise _Rejected(f"command payload of {len(payload)} bytes exceeds {MAX_COMMAND_BYTES}")
     if not payload.strip():
         return {}
     try:
-        args = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _Rejected(f"payload is not JSON: {exc}") from None
+        args = loads_bounded(payload, max_bytes=MAX_COMMAND_BYTES)
+    except UntrustedJson as exc:
+        raise _Rejected(f"command payload refused: {exc}") from None
     errors = sorted(validator("command").iter_errors(args), key=str)
     if errors:
         raise _Rejected(f"invalid command: {errors[0].message}")

@@ -46,6 +46,9 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _TIME = {"type": "number", "minimum": -1e12, "maximum": 1e12}
 _REF = "#/$defs/{model}"
+# Counters (seq, session) are SQLite INTEGERs at both ends: 1e30 must fail validation, not
+# overflow inside a driver.
+_COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 
 
 def schema_id(name: str) -> str:
@@ -79,7 +82,7 @@ def aggregate_schema(kind: str) -> dict:
     defs = values.pop("$defs", {})
     schema = _envelope(f"agg.{kind}", {
         "msg_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}:[1-9][0-9]*$"},
-        "seq": {"type": "integer", "minimum": 1},
+        "seq": _COUNTER,
         "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
@@ -142,7 +145,7 @@ def _other_schemas() -> dict[str, dict]:
     return {
         "state": _envelope("state", {
             "online": {"type": "boolean"},
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "ts": ts,
         }, ["online", "session"]),
         "meta": _envelope("meta", {
@@ -159,11 +162,11 @@ def _other_schemas() -> dict[str, dict]:
             "ts": ts,
         }, ["version", "schemas", "models"]),
         "command": _envelope("command", {
-            "seq": {"type": "integer", "minimum": 1, "description": "resync: first seq to resend"},
+            "seq": {**_COUNTER, "description": "resync: first seq to resend"},
         }, [], with_id=False),
         "health": _envelope("health", {
             "ts": ts,
-            "session": {"type": "integer", "minimum": 1},
+            "session": _COUNTER,
             "outbox": {"type": "object"},
             "sync": {"type": "object"},
         }, ["ts", "session", "outbox"]),

@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import MqttConfig
+from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 from .connection import make_client, reconnect_backoff
 from .contract import payload_problem, validator
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 class Rejected(ValueError):
     """A message the hub refuses (the text is the logged reason)."""
+
+
+class _StoreFailed(Exception):
+    """The store write failed (cause attached): the message stays unacknowledged."""
 
 
 @dataclass
@@ -138,44 +143,56 @@ class Hub:
         self.connected.clear()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Runs inside paho's loop: nothing may escape, or the loop (and ingest) stops.
         self.counters["received"] += 1
         if self._store_failed:
             return  # not acknowledged: redelivered after the reconnect
         try:
             self.ingest(message.topic, message.payload)
+        except _StoreFailed as exc:  # store/driver failure: keep the message
+            self.counters["store_errors"] += 1
+            self._store_failed = True
+            log.error("hub: store write failed, will reconnect and retry: %s", exc.__cause__)
+            return
         except Rejected as exc:
             self.counters["rejected"] += 1
             log.warning("hub: rejected message on %s: %s", message.topic[:200], exc)
-        except Exception as exc:  # noqa: BLE001 - store/driver failure: keep the message
-            self.counters["store_errors"] += 1
-            self._store_failed = True
-            log.error("hub: store write failed, will reconnect and retry: %s", exc)
-            return
+        except Exception as exc:  # noqa: BLE001 - a payload we did not foresee: drop, not loop
+            self.counters["rejected"] += 1
+            log.exception("hub: message on %s could not be processed (%s); dropped",
+                          message.topic[:200], type(exc).__name__)
         client.ack(message.mid, message.qos)
 
     # -- ingest ------------------------------------------------------------------------------
 
     def ingest(self, topic: str, payload: bytes) -> None:
         """Validate one message and write it; raises :class:`Rejected` with the reason."""
-        if len(payload) > self.options.max_payload_bytes:
-            raise Rejected(f"payload of {len(payload)} bytes exceeds the "
-                           f"{self.options.max_payload_bytes}-byte limit")
         parsed = parse_topic(topic)
         if parsed is None:
             raise Rejected("topic does not follow cls/v1/<district>/<school>/<room>/<node>/...")
         leaf = parsed.leaf
-        if leaf[0] == "agg" and len(leaf) == 2:
-            self._ingest_aggregate(parsed, leaf[1], _decode(payload))
-        elif leaf == ("state",):
-            self._ingest_state(parsed, _decode(payload))
-        elif leaf == ("meta",):
-            data = _decode(payload)
-            _validate("meta", data)
-            self.store.set_meta(parsed.node_key, json.dumps(data), time.time())
-        elif leaf[0] in ("health", "cam", "cmd", "reply"):
+        if leaf[0] in ("health", "cam", "cmd", "reply"):
             return  # live status and request/response traffic: not stored by the hub
-        else:
+        if not (leaf[0] == "agg" and len(leaf) == 2) and leaf not in (("state",), ("meta",)):
             raise Rejected(f"unknown topic leaf {'/'.join(leaf)[:100]!r}")
+        data = _decode(payload, self.options.max_payload_bytes)
+        if leaf == ("state",):
+            self._ingest_state(parsed, data)
+        elif leaf == ("meta",):
+            _validate("meta", data)
+            if data.get("node", parsed.node_id) != parsed.node_id:  # a node speaks for itself
+                raise Rejected(f"meta of node {str(data['node'])[:64]!r} on the topic of node "
+                               f"{parsed.node_id!r}")
+            self._write(self.store.set_meta, parsed.node_key, json.dumps(data), time.time())
+        else:
+            self._ingest_aggregate(parsed, leaf[1], data)
+
+    def _write(self, method: Any, *args: Any) -> Any:
+        """Call a store method; any failure becomes :class:`_StoreFailed` (retry, not drop)."""
+        try:
+            return method(*args)
+        except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors have no common base
+            raise _StoreFailed() from exc
 
     def _ingest_aggregate(self, parsed: ParsedTopic, kind: str, data: dict[str, Any]) -> None:
         if kind not in AGG_KINDS:
@@ -189,30 +206,27 @@ class Hub:
         window = data["window"]
         if window["end"] < window["start"]:
             raise Rejected("window ends before it starts")
-        stored = self.store.insert_aggregate(
-            f"{parsed.node_key}:{data['seq']}", parsed.node_key, kind, window["start"],
-            window["end"], json.dumps(data, separators=(",", ":")), time.time())
+        stored = self._write(
+            self.store.insert_aggregate, f"{parsed.node_key}:{data['seq']}", parsed.node_key,
+            kind, window["start"], window["end"], json.dumps(data, separators=(",", ":")),
+            time.time())
         self.counters["stored" if stored else "duplicates"] += 1
 
     def _ingest_state(self, parsed: ParsedTopic, data: dict[str, Any]) -> None:
         _validate("state", data)
-        applied = self.store.update_node(parsed.node_key, data["online"], data["session"],
-                                         time.time())
+        applied = self._write(self.store.update_node, parsed.node_key, data["online"],
+                              data["session"], time.time())
         self.counters["state_applied" if applied else "state_ignored"] += 1
         if not applied:
-            log.info("hub: ignored %s state of %s: session %d is older than the stored one",
-                     "online" if data["online"] else "offline (stale Will)", parsed.node_key,
-                     data["session"])
+            log.info("hub: ignored offline state (stale Will) of %s: session %d is older than "
+                     "the stored one", parsed.node_key, data["session"])
 
 
-def _decode(payload: bytes) -> dict[str, Any]:
+def _decode(payload: bytes, max_bytes: int) -> dict[str, Any]:
     try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Rejected(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise Rejected("payload is not a JSON object")
-    return data
+        return loads_bounded(payload, max_bytes=max_bytes)
+    except UntrustedJson as exc:
+        raise Rejected(str(exc)) from None
 
 
 def _validate(schema: str, data: dict[str, Any]) -> None:

@@ -52,7 +52,7 @@ class HubStore(Protocol):
         """Store one aggregate; False when ``msg_id`` is already stored (a duplicate)."""
 
     def update_node(self, node: str, online: bool, session: int, updated: float) -> bool:
-        """Apply a ``state`` message; False when it is older than the stored session."""
+        """Apply a ``state`` message; False for an offline one older than the stored session."""
 
     def set_meta(self, node: str, meta: str, updated: float) -> None:
         """Keep the node's latest ``meta`` payload."""
@@ -104,12 +104,16 @@ class _SqlStore:
         return cur.rowcount == 1
 
     def update_node(self, node: str, online: bool, session: int, updated: float) -> bool:
-        # ">=": the offline message of the current session (orderly exit or its Will) applies.
+        # "online" always applies: a node announces it only on the connection it is using, so
+        # it is the newest session by definition. Without that, one retained state with an
+        # absurd session (9e15, or a store re-created at session 1) hid the node for good.
+        # An offline message applies when ">=": the current session's orderly exit or Will;
+        # an older session's late Will is ignored.
         cur = self._conn.execute(self._sql(
             f"INSERT INTO {self.nodes}(node, online, session, updated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(node) DO UPDATE SET online = excluded.online, "
             "session = excluded.session, updated = excluded.updated "
-            f"WHERE excluded.session >= {self.nodes}.session"),
+            f"WHERE excluded.online OR excluded.session >= {self.nodes}.session"),
             (node, online, session, updated))
         return cur.rowcount == 1
 

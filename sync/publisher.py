@@ -348,10 +348,14 @@ class OutboxPublisher:
         self._acked.append(seq)  # 0x00 success or 0x10 no matching subscribers
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        context = CommandContext(self._db, self._node.id, self.session, self.topics)
-        reply = handle_command(message, context)
-        if reply.resync_from is not None:
-            self._cursor = 0  # re-read everything unsent; in-flight rows are skipped
-            self._next_poll = 0.0
-        client.publish(reply.topic, encode(reply.payload), qos=1,
-                       properties=reply.properties)
+        # Runs inside client.loop(): an exception here would end the publisher thread.
+        try:
+            context = CommandContext(self._db, self._node.id, self.session, self.topics)
+            reply = handle_command(message, context)
+            if reply.resync_from is not None:
+                self._cursor = 0  # re-read everything unsent; in-flight rows are skipped
+                self._next_poll = 0.0
+            client.publish(reply.topic, encode(reply.payload), qos=1,
+                           properties=reply.properties)
+        except Exception:  # noqa: BLE001 - a command must never stop publishing
+            log.exception("mqtt: command on %s could not be answered", message.topic[:200])

@@ -115,7 +115,7 @@ def test_file_sources_csv_and_jsonl(tmp_path):
     ('{"t": 1, "co2_ppm": "high"}\n', "co2_ppm is not a number"),
     ('{"co2_ppm": 5}\n', "missing t"),
     ('{"t": 5, "rh": 40}\n{"t": 4, "rh": 41}\n', "t goes backwards"),
-    ("{nope\n", "not JSON"),
+    ("{nope\n", "malformed JSON"),
 ])
 def test_file_source_errors_name_the_line(tmp_path, text, problem):
     path = tmp_path / "bad.jsonl"

@@ -75,8 +75,10 @@ def test_list_shows_four_models(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_bench_prints_a_line_per_model(capsys: pytest.CaptureFixture) -> None:
-    assert main(["models", "bench", "--runs", "3", "--threads", "1"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    assert main(["models", "bench", "--runs", "3", "--threads", "1", "--frame", "1920x1440"]) == 0
+    plan, *lines = capsys.readouterr().out.strip().splitlines()
+    # The technician sees the pose pass plan the pose models are timed at.
+    assert plan == "pose pass plan for 1920x1440: whole 1920x1440 at 0.50 -> 960x720"
     assert sorted(line.split()[0] for line in lines) == sorted(MANIFEST)
     for line in lines:
         fields = line.split()
@@ -93,3 +95,18 @@ def test_bench_rejects_zero_runs(capsys: pytest.CaptureFixture) -> None:
 def test_verify_rejects_missing_models_dir(tmp_path: Path, capsys) -> None:
     assert main(["models", "verify", "--models-dir", str(tmp_path / "nope")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_stage4_conversion_reproduces_the_committed_file(tmp_path: Path) -> None:
+    """models/convert/openpose_stage4.py rebuilds the shipped stage-4 cut byte for byte from the
+    shipped 6-stage file (only onnx needed), so its provenance can be audited here."""
+    import subprocess
+    import sys
+
+    script = PACKAGE_DIR / "convert" / "openpose_stage4.py"
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    entry = MANIFEST["openpose_mobilenet_thin_stage4"]
+    assert file_sha256(tmp_path / "openpose_mobilenet_thin_stage4.onnx") == entry["sha256"]
+    assert "matches manifest" in done.stdout

@@ -50,7 +50,7 @@ def test_hub_rejects_malformed_payloads_and_keeps_running(tmp_path, broker, capl
     track_key = {**_valid(4), "values": {"suppressed": False, "track_id": 7}}
     bad = [
         (TOPICS.agg("classroom"), json.dumps(wrong_type).encode(), "n"),
-        (TOPICS.agg("classroom"), json.dumps(_valid(5)).encode()[:40], "not JSON"),
+        (TOPICS.agg("classroom"), json.dumps(_valid(5)).encode()[:40], "malformed JSON"),
         (TOPICS.agg("classroom"), b"x" * (10 * 1024 * 1024), "exceeds"),
         (TOPICS.agg("classroom"), json.dumps(spoofed).encode(), "does not match"),
         (TOPICS.agg("classroom"), json.dumps(track_key).encode(), "track_id"),
@@ -103,7 +103,7 @@ def test_commands_ping_resync_unknown_and_malformed(tmp_path, broker):
     unknown = ask("format-disk", b"{}", b"c2")
     assert not unknown["ok"] and "unknown command" in unknown["error"]
     truncated = ask("resync", b'{"seq": 1', b"c3")
-    assert not truncated["ok"] and "not JSON" in truncated["error"]
+    assert not truncated["ok"] and "malformed JSON" in truncated["error"]
     invalid = ask("resync", b'{"seq": -4}', b"c4")
     assert not invalid["ok"] and "invalid command" in invalid["error"]
     assert outbox_seqs(db, unsent_only=True) == []  # none of those executed anything

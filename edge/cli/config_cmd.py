@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from edge.config import EdgeConfig, validate_file
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    problems = validate_file(args.file)
+    # What `edge run` would load: the file plus EDGE__... overrides from this environment.
+    problems = validate_file(args.file, env=os.environ)
     for line in problems:
         print(line, file=sys.stderr)
     if problems:

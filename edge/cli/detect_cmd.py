@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edge.perception.options import pose_options, session_options
+from models.pass_plan import describe
 from models.pose import PoseEstimator
 from models.runtime import ModelError
+from sensors import images
+from sensors.errors import SourceError
 from sensors.samples import Person
 
 from .common import (
@@ -40,13 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_image(path: str) -> np.ndarray:
-    """The image as BGR uint8, or a usage CliError naming the file."""
-    if not Path(path).is_file():
-        raise CliError(f"{path}: no such file", EXIT_USAGE)
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise CliError(f"{path}: not a readable image", EXIT_USAGE)
-    return image
+    """The image as BGR uint8 (sensors.images: size limits, one-line errors), or a usage
+    CliError naming the file."""
+    try:
+        return images.read_image(path)
+    except SourceError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -64,9 +65,13 @@ def _detect(args: argparse.Namespace) -> int:
                        for p in people],
             "size": [w, h],
             "ms": estimator.last_timings,
+            "plan": [{"label": p.label, "x": p.x, "y": p.y, "w": p.w, "h": p.h,
+                      "scale": round(p.scale, 4), "input": list(p.input_size)}
+                     for p in estimator.last_plan],
         }))
     else:
         _print_people(people, w, h, estimator.last_timings)
+        print(f"pass plan: {describe(estimator.last_plan)}")
     if args.draw and not cv2.imwrite(args.draw, draw_people(image, people)):
         raise CliError(f"{args.draw}: cannot write the overlay", EXIT_FAILURE)
     return EXIT_OK

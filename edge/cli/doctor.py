@@ -22,6 +22,7 @@ from pathlib import Path
 from edge.config import EdgeConfig
 from edge.store.outbox import stats as outbox_stats
 from models.catalog import verify
+from models.runtime import ModelError, resolve_model
 from sensors import SourceError, open_source
 from sensors.camera import CameraSource, is_camera_spec
 from sensors.scene import SCENE_SUFFIXES, SceneSource
@@ -48,6 +49,7 @@ def run_checks(config: EdgeConfig, *, timeout_s: float = 5.0, unit: str = "edge"
                ) -> Iterator[Check]:
     """Every check in report order (the config itself was loaded, so it is valid)."""
     yield _models(config)
+    yield _pose_model(config)
     for camera_id, camera in config.cameras.items():
         if camera.enabled:
             yield _guard(f"camera:{camera_id}", lambda c=camera: _camera(c.source, timeout_s))
@@ -96,6 +98,16 @@ def _models(config: EdgeConfig) -> Check:
     if bad:
         return Check("models", FAIL, "; ".join(bad))
     return Check("models", OK, f"{len(verdicts)} files, sha256 as in the manifest")
+
+
+def _pose_model(config: EdgeConfig) -> Check:
+    """The configured pose model (a manifest name or a path) exists: the manifest check above
+    does not see a path, and without the model no camera frame is ever analysed."""
+    try:
+        path = resolve_model(config.pose.model, config.runtime.models_dir)
+    except ModelError as exc:
+        return Check("pose model", FAIL, f"pose.model {config.pose.model!r}: {exc}")
+    return Check("pose model", OK, str(path))
 
 
 def _camera(spec: str, timeout_s: float) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from .common import EXIT_FAILURE, EXIT_OK
@@ -32,7 +33,7 @@ def _doctor(args: argparse.Namespace) -> int:
     if path is None:
         first = Check("config", WARN, "no config file: built-in defaults")
     else:
-        problems = validate_file(path)
+        problems = validate_file(path, env=os.environ)  # as `edge run` loads it
         if problems:  # nothing else can be checked without a valid config
             print(format_report([Check("config", FAIL, p) for p in problems]), flush=True)
             return EXIT_FAILURE

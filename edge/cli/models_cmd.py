@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edge.perception.options import pose_options
 from models.catalog import bench, rows, verify
+from models.pass_plan import describe
+from models.pose import plan_for
 from models.runtime import ModelError, SessionOptions
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, add_config_argument, config_from_args
@@ -30,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="timed runs per model (default 20)")
             p.add_argument("--threads", type=_positive, metavar="T",
                            help="onnxruntime intra-op threads (default: config)")
+            p.add_argument("--frame", type=_frame_size, default=(1920, 1080), metavar="WxH",
+                           help="camera frame size whose pose pass plan is benchmarked "
+                           "(default 1920x1080)")
 
 
 def _positive(text: str) -> int:
@@ -37,6 +43,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1 (got {value})")
     return value
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT like 1920x1080 (got {text!r})") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"frame sides must be 16..8192 (got {text!r})")
+    return w, h
 
 
 def _models_dir(args: argparse.Namespace) -> Path | None:
@@ -73,17 +90,20 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    runtime = config_from_args(args).runtime
+    cfg = config_from_args(args)
+    runtime = cfg.runtime
+    plan = plan_for(pose_options(cfg), *args.frame)
+    print(f"pose pass plan for {args.frame[0]}x{args.frame[1]}: {describe(plan)}")
     options = SessionOptions(
         intra_op_threads=args.threads or runtime.intra_op_threads,
         inter_op_threads=runtime.inter_op_threads,
         providers=tuple(runtime.providers),
     )
     try:
-        results = bench(options, args.runs, _models_dir(args))
+        results = bench(options, args.runs, _models_dir(args), plan[0].input_size)
     except ModelError as exc:
         raise CliError(str(exc), EXIT_FAILURE) from None
     for r in results:
-        print(f"{r.name:26s} median {r.median_ms:8.2f} ms  p90 {r.p90_ms:8.2f} ms  "
+        print(f"{r.name:32s} median {r.median_ms:8.2f} ms  p90 {r.p90_ms:8.2f} ms  "
               f"({r.runs} runs, {r.threads} threads)")
     return EXIT_OK

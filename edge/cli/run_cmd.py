@@ -44,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     from edge.daemon import Daemon  # the daemon's imports (web, models) only when running it
     from edge.store import StoreError
     from edge.web.auth import TokenError
+    from models.runtime import ModelError
     from sensors import SourceError
 
     try:
@@ -52,6 +53,8 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_USAGE) from None
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    except ModelError as exc:
+        raise CliError(f"pose.model {config.pose.model!r}: {exc}", EXIT_USAGE) from None
     try:
         flushed = daemon.run()
     except (StoreError, TokenError, OSError) as exc:

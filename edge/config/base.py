@@ -24,9 +24,10 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 
 class StrictModel(BaseModel):
-    """Config section: unknown keys rejected, assignments validated, no bool/number coercion."""
+    """Config section: unknown keys rejected, assignments validated, no bool/number coercion,
+    NaN and infinity refused (``nan`` is valid TOML; no setting means anything with it)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """Calibrated zones in image pixels: teacher area, board, PE stations, floor homography."""
 
-from typing import Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
@@ -9,10 +9,25 @@ from sensors.const import Exercise
 from edge.geometry.plane import floor_homography
 from .base import Name, StrictModel
 
-__all__ = ["Point", "Polygon", "StationConfig", "FloorConfig", "ZonesConfig"]
+__all__ = [
+    "MAX_POLYGON_POINTS",
+    "MAX_STATIONS",
+    "FloorConfig",
+    "Point",
+    "Polygon",
+    "StationConfig",
+    "ZonesConfig",
+]
 
-Point = tuple[float, float]
-Polygon = list[Point]
+# Bounds that no real calibration comes near, so a hostile or broken file (or PUT) cannot make
+# every frame test a million-point polygon. Coordinates are finite (StrictModel refuses NaN/inf:
+# a NaN teacher area silently counted the teacher as a student).
+MAX_POLYGON_POINTS = 64
+MAX_STATIONS = 32
+_COORD_LIMIT = 100_000.0  # pixels or metres
+Coordinate = Annotated[float, Field(ge=-_COORD_LIMIT, le=_COORD_LIMIT)]
+Point = tuple[Coordinate, Coordinate]
+Polygon = Annotated[list[Point], Field(max_length=MAX_POLYGON_POINTS)]
 
 
 def _check_polygon(p: Polygon | None) -> Polygon | None:
@@ -43,7 +58,8 @@ class FloorConfig(StrictModel):
 class ZonesConfig(StrictModel):
     teacher: Polygon | None = Field(None, description="Teacher area (front of the room).")
     board: Polygon | None = Field(None, description="Area in front of the board.")
-    stations: dict[Name, StationConfig] = Field(default_factory=dict, description="PE stations.")
+    stations: dict[Name, StationConfig] = Field(default_factory=dict, max_length=MAX_STATIONS,
+                                                description="PE stations.")
     floor: FloorConfig | None = Field(None, description="Floor calibration for metric distances.")
 
     _poly = field_validator("teacher", "board")(_check_polygon)

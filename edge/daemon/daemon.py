@@ -27,6 +27,7 @@ from edge.daemon.supervisor import WatchdogFeeder, format_status
 from edge.daemon.systemd_notify import notify
 from edge.web import create_app
 from edge.web.auth import Tokens, ensure_tokens
+from models.runtime import resolve_model
 from sensors.camera import is_camera_spec
 from sensors.camera_supervisor import CameraSupervisor
 from sensors.scene import SCENE_SUFFIXES, SceneSource
@@ -39,7 +40,7 @@ from .heart_rate_feed import heart_rate_feed  # heart-rate bands
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .scene_feed import SceneFeed
-from .services import start_services
+from .services import start_services, watch_services
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
@@ -89,6 +90,7 @@ class Daemon:
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
+        self.analysis: AnalysisLoop | None = None
         suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
         self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
                               log_suppressed=suppressed)
@@ -97,6 +99,8 @@ class Daemon:
         self.store_lock = StoreLock(self.store_path)
         self.lanes: dict[str, CameraLane] = {}
         streams = self._streams()
+        if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
+            resolve_model(config.pose.model, config.runtime.models_dir)
         self.runner = LessonRunner(config, streams, self.clock, self.live, self.writer.submit)
         self.scenes = {
             camera_id: SceneFeed(camera_id, config.cameras[camera_id].source,
@@ -162,7 +166,7 @@ class Daemon:
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
                              snapshot_provider=self.snapshot, config_path=self.config_path,
-                             on_zones_saved=self._zones_saved, tokens=self.tokens)
+                             on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
         self.web.start()
@@ -184,6 +188,7 @@ class Daemon:
         if self.lanes:
             analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
                                     self.live, self.heartbeats, self.stop)
+            self.analysis = analysis
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
@@ -200,6 +205,7 @@ class Daemon:
                 signal.signal(sig, lambda *_: self.stop.set())
         while not self.stop.wait(1.0):
             self.heartbeats.beat("scheduler")
+            watch_services(self.services, self.heartbeats, self.live)
             self.runner.tick()
             for supervisor in self.cameras.values():  # frame counts between state changes
                 report_camera(self.live, supervisor.status())
@@ -255,11 +261,14 @@ class Daemon:
         """systemd: the STATUS= line (what fails first, then camera states, outbox depth)."""
         status = format_status(self.live.camera_states(),
                                outbox_depth=self.live.counters()["outbox_depth"])
-        failing = "; ".join(f"FAILING {part}: {why}" for part, why in self.live.problems().items())
+        failing = "; ".join(f"FAILING {problem}" for problem in self.live.problems())
         return f"{failing}; {status}" if failing else status
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)
+        perception = self.analysis.perception if self.analysis is not None else None
+        if perception is not None:  # the pass plan follows the floor calibration at once
+            perception.set_zones(zones)
         log.info("zones saved; the next lesson uses them")
 
     def _announce(self) -> None:

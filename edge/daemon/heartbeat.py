@@ -39,6 +39,11 @@ class Heartbeats:
             stop.wait(min(left, BEAT_S))
         return False
 
+    def dead(self, name: str) -> None:
+        """Record that loop ``name`` died: it counts as stale from now on, whatever the age."""
+        with self._lock:
+            self._beats[name] = float("-inf")
+
     def forget(self, name: str) -> None:
         """Stop watching ``name`` (the loop ended on purpose)."""
         with self._lock:

@@ -17,7 +17,9 @@ from pathlib import Path
 from edge.config import EdgeConfig
 from edge.lesson.live import LiveState
 
-__all__ = ["SERVICE_GROUP", "start_services"]
+from .heartbeat import Heartbeats
+
+__all__ = ["SERVICE_GROUP", "start_services", "watch_services"]
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +43,21 @@ def start_services(config: EdgeConfig, store_path: Path, stop: threading.Event,
         threads[ep.name] = thread
         log.info("service %s started", ep.name)
     return threads
+
+
+def watch_services(threads: dict[str, threading.Thread], heartbeats: Heartbeats,
+                   live: LiveState) -> None:
+    """Beat ``service <name>`` for each running service; report the ones whose thread died.
+
+    Called once per scheduler pass while the daemon runs (services stop only with it), so a
+    dead thread is a failure: health answers 503 and its heartbeat goes stale, which stops
+    the systemd watchdog pings (systemd then restarts the daemon).
+    """
+    for name, thread in threads.items():
+        component = f"service {name}"
+        if thread.is_alive():
+            heartbeats.beat(component)
+        else:
+            heartbeats.dead(component)
+            if live.set_problem(component, "stopped"):
+                log.error("service %s stopped unexpectedly; the daemon is unhealthy", name)

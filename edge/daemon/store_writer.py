@@ -65,6 +65,7 @@ class StoreWriter:
         self.failed = 0  # refused by the schema (dropped)
         self.lost = 0  # windows dropped because MAX_PENDING records were waiting
         self.maintenance_runs = 0
+        self.problem: str | None = None  # why the store fails now (health shows it)
         self._pending: deque[Record] = deque()
         self._retry_at = 0.0
 
@@ -126,7 +127,7 @@ class StoreWriter:
             self.heartbeats.forget(HEARTBEAT_NAME)
         if self._pending:
             log.error("%d records could not be stored before stopping: %s", len(self._pending),
-                      self.live.problems().get(PROBLEM, "store failing"))
+                      self.problem or "store failing")
 
     def _open(self) -> Store | None:
         try:
@@ -174,13 +175,15 @@ class StoreWriter:
                     self.live.add_window(record)
                 else:
                     self.live.end_lesson(record)
-        if self.live.problems().get(PROBLEM):
+        if self.problem is not None:
             log.warning("store writable again: every waiting record is stored")
+            self.problem = None
             self.live.set_problem(PROBLEM, None)
 
     def _failing(self, problem: str) -> None:
-        if not self.live.problems().get(PROBLEM):
+        if self.problem is None:
             log.error("store failing, records kept in memory and retried: %s", problem)
+        self.problem = problem
         self.live.set_problem(PROBLEM, problem)
 
     def _maintain(self, store: Store) -> None:

@@ -9,6 +9,8 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from edge.web.connections import LimitedH11Protocol
+
 from .heartbeat import Heartbeats
 
 __all__ = ["HEARTBEAT_NAME", "WebServer"]
@@ -16,6 +18,7 @@ __all__ = ["HEARTBEAT_NAME", "WebServer"]
 log = logging.getLogger(__name__)
 
 HEARTBEAT_NAME = "web"
+MAX_CONNECTIONS = 1024  # uvicorn answers 503 beyond this; LimitNOFILE in the unit is 16384
 
 
 class _BeatingServer(uvicorn.Server):
@@ -35,9 +38,12 @@ class WebServer:
     """Serves ``app`` on ``host:port`` until :meth:`stop`."""
 
     def __init__(self, app: FastAPI, host: str, port: int, heartbeats: Heartbeats):
+        # Connection limits per client and overall (edge/web/connections.py): idle sockets
+        # must not exhaust the file descriptors and take the page down for everyone.
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, timeout_graceful_shutdown=1,
-                                lifespan="off")
+                                lifespan="off", http=LimitedH11Protocol,
+                                limit_concurrency=MAX_CONNECTIONS)
         self.server = _BeatingServer(config, heartbeats)
         self.heartbeats = heartbeats
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)

@@ -117,7 +117,7 @@ class LiveState:
         self._lesson: _Lesson | None = None
         self._cameras: dict[str, CameraCounters] = {}
         self._outbox_depth = 0
-        self._problems: dict[str, str] = {}
+        self._problems: dict[str, str] = {}  # what makes health fail, by component
         self._windows_written = 0
         self._version = 0
         self._max_windows = max_windows
@@ -194,20 +194,23 @@ class LiveState:
         with self._lock:
             self._outbox_depth = int(depth)
 
-    def set_problem(self, name: str, problem: str | None) -> None:
-        """Report (or, with None, clear) a failure health must show, e.g. the store failing."""
+    def set_problem(self, component: str, problem: str | None) -> bool:
+        """Report that ``component`` is failing (health answers 503), or recovered (None);
+        True when this changed what is reported (so the caller logs only changes)."""
         with self._lock:
+            before = self._problems.get(component)
             if problem is None:
-                self._problems.pop(name, None)
+                self._problems.pop(component, None)
             else:
-                self._problems[name] = problem
+                self._problems[component] = problem
+            return before != problem
 
     # -- readers (web app) -------------------------------------------------------------------
 
-    def problems(self) -> dict[str, str]:
-        """Current failures by part (``store``...): health fails while there is any."""
+    def problems(self) -> list[str]:
+        """``"component: problem"`` for every failing component (empty: healthy)."""
         with self._lock:
-            return dict(self._problems)
+            return [f"{k}: {v}" for k, v in sorted(self._problems.items())]
 
     @property
     def version(self) -> int:

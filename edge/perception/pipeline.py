@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -72,7 +72,7 @@ class Perception:
         from edge.perception.options import pose_options, session_options
         from models.pose import PoseEstimator
 
-        perception = cls(PoseEstimator(pose_options(config), session_options(config),
+        perception = cls(PoseEstimator(pose_options(config, zones, mode), session_options(config),
                                        config.runtime.models_dir))
         stations = (zones if zones is not None else config.zones).stations
         if (mode or config.node.mode) == "pe" and stations:
@@ -84,6 +84,15 @@ class Perception:
         # Loading and warm-up happen once per process: kept apart from per-frame overhead.
         perception.stats.load_s = time.perf_counter() - started
         return perception
+
+    def set_zones(self, zones: ZonesConfig) -> None:
+        """Follow a new calibration: the pass plan's back row comes from ``zones.floor`` (the
+        next frame is planned with it)."""
+        from edge.perception.options import back_row
+
+        options = getattr(self.detector, "options", None)
+        if options is not None:
+            self.detector.options = replace(options, back_row=back_row(zones))
 
     def sample(self, frame: Frame) -> PoseSample:
         """The people in ``frame`` (no identities), stamped with its time and size."""

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sensors.const import Exercise, Mode, Quantity
 
 from edge.config.base import Name
+from edge.config.zones import MAX_STATIONS
 
 __all__ = [
     "KINDS",
@@ -42,7 +43,6 @@ RECORD_SCHEMA_VERSION = 1
 MAX_PEOPLE = 1000
 MAX_EVENTS = 100_000
 MAX_ALERTS = 4096  # alerts of one record: a window rolled up over a day keeps every one
-MAX_STATIONS = 32
 MAX_ST_SAMPLES = 2880  # a day of 30 s samples
 
 def _num(ge: float | None = None, le: float | None = None) -> Any:

@@ -12,7 +12,8 @@ from edge.config import EdgeConfig, ZonesConfig
 from edge.lesson.live import LessonControl, LiveState
 from edge.store import Store
 
-from .auth import Tokens, ensure_tokens
+from .auth import Tokens, TokenSource
+from .guard import LoginThrottle, RequestGuard
 from .prom import metrics_registry, metrics_router
 from .routes_calibration import SnapshotProvider, calibration_router
 from .routes_lessons import StoreReader, lessons_router
@@ -42,8 +43,8 @@ def create_app(
     :param snapshot_provider: camera id -> current BGR frame, for the calibration snapshot.
     :param config_path: the TOML file calibrated zones are saved into.
     :param on_zones_saved: called with the new zones after they were saved.
-    :param tokens: access tokens; default :func:`edge.web.auth.ensure_tokens` (config, or the
-        token file in the state directory, generated at first start).
+    :param tokens: fixed access tokens; default: the config's, or the token file's in the
+        state directory (generated at first start, re-read after `edge web token --rotate`).
     :raises edge.web.auth.TokenError: when tokens are neither configured nor storable.
     """
     app = FastAPI(title="classroom-edge", version=__version__, docs_url=None, redoc_url=None,
@@ -58,10 +59,12 @@ def create_app(
     state.snapshot_provider = snapshot_provider
     state.config_path = Path(config_path) if config_path is not None else None
     state.on_zones_saved = on_zones_saved
-    state.tokens = tokens if tokens is not None else ensure_tokens(config)
+    state.token_source = TokenSource(config, fixed=tokens)
+    state.login_throttle = LoginThrottle()
     state.lan_only = config.web.lan_only
     state.metrics_registry = metrics_registry(live)
     for router in (health_router, live_router, lessons_router, calibration_router,
                    metrics_router, assets_router, pages_router):
         app.include_router(router)
+    app.add_middleware(RequestGuard)  # CSRF origin check and body bound, before any route
     return app

@@ -1,8 +1,9 @@
 """Technician calibration: face-blurred camera snapshots and the zones saved into the config.
 
 The snapshot is the one image SPEC 3.1 lets leave the pipeline: made in memory per request with
-every face BlazeFace finds (and every head the pose model saw) blurred, sent with
-``Cache-Control: no-store``, and never written anywhere.
+every face BlazeFace finds and every head the pose model finds (run on the snapshot itself, plus
+the heads the pipeline saw last) pixelated, checked again by the face model (a face still found
+refuses the snapshot), sent with ``Cache-Control: no-store``, and never written anywhere.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from edge.config import ConfigError, ZonesConfig
 from edge.config.zones_file import save_zones
-from models.blazeface import blur_faces, detect_faces
-from models.runtime import SessionOptions
+from edge.perception.options import pose_options
+from models.pose import PoseOptions
+from models.runtime import ModelError, SessionOptions
+from models.snapshot_blur import UnblurredFace, blur_snapshot
 
 from .auth import require_technician
 from .schemas import Problem
@@ -36,10 +39,16 @@ calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(requi
 
 
 def blurred_jpeg(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
-                 quality: int = 85) -> bytes:
-    """JPEG bytes of ``image_bgr`` with every detected face and pose head blurred (in memory)."""
-    faces = detect_faces(image_bgr, people_kp, options=_FACE_OPTIONS)
-    ok, encoded = cv2.imencode(".jpg", blur_faces(image_bgr, faces), [cv2.IMWRITE_JPEG_QUALITY, quality])
+                 pose: PoseOptions = PoseOptions(), quality: int = 85) -> bytes:
+    """JPEG bytes of ``image_bgr`` with every face and head pixelated (in memory); HTTP 503
+    when a face survives the blurring or a model is missing: no snapshot rather than a face."""
+    try:
+        blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS)
+    except UnblurredFace as exc:
+        raise HTTPException(503, f"snapshot refused: {exc}") from None
+    except ModelError as exc:
+        raise HTTPException(503, f"snapshot refused: no model to blur faces ({exc})") from None
+    ok, encoded = cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise HTTPException(500, "the snapshot could not be encoded")
     return encoded.tobytes()
@@ -68,7 +77,8 @@ def snapshot(request: Request, camera: str = Query(min_length=1, max_length=64))
     if frame is None:
         raise HTTPException(503, f"camera {camera!r} has no frame yet")
     image, people = frame if isinstance(frame, tuple) else (frame, None)
-    return Response(blurred_jpeg(image, people), media_type="image/jpeg",
+    pose = pose_options(request.app.state.config)
+    return Response(blurred_jpeg(image, people, pose), media_type="image/jpeg",
                     headers={"Cache-Control": "no-store"})
 
 

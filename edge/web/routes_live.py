@@ -7,8 +7,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response, StreamingResponse
 
 from edge.lesson.live import LessonConflict, LiveState
 
@@ -26,7 +26,8 @@ live_router = APIRouter(tags=["live"], dependencies=[Depends(require_teacher)],
 
 @health_router.get("/api/health", response_model=Health, responses={503: {"model": Health}})
 def health(request: Request, response: Response) -> Health:
-    """Open to anyone: that the web app is up, each camera's state and what fails (503)."""
+    """Open to anyone: that the daemon is whole (503 when a part stopped), and each camera's
+    state (no other data)."""
     live = request.app.state.live
     problems = live.problems()
     if problems:

@@ -1,23 +1,26 @@
 """The pages and their files: teacher page, calibration page, static assets, offline API docs.
 
-Opening a page as ``/?token=<token>`` sets the session cookie and redirects to the clean URL,
-so the token does not stay in the address bar or the browser history.
+Opening a page as ``/?token=<token>`` sets the session cookie and moves to the clean URL with
+``history.replaceState`` first, so the token does not stay in the address bar or the history.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from .auth import (
     COOKIE,
     TECHNICIAN,
+    check_throttle,
     client_allowed,
+    current_tokens,
     require_teacher,
     role_of,
     session_cookie,
@@ -41,26 +44,51 @@ _LOGIN = """<!doctype html><html><head><meta charset="utf-8">
 </body></html>"""
 
 
+_LEAVE_LOGIN = """<!doctype html><html><head><meta charset="utf-8"><title>classroom-edge</title>
+<script>history.replaceState(null, "", {target}); location.replace({target});</script>
+</head><body></body></html>"""
+
+
 def _page(request: Request, token: str | None, name: str, role_needed: str | None) -> Response:
     """Serve ``name`` to a client holding the role, or log it in from ``?token=``."""
     state: Any = request.app.state
     if state.lan_only and not client_allowed(request.client and request.client.host):
         return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
+    try:
+        check_throttle(request)
+    except HTTPException as exc:
+        return HTMLResponse(_LOGIN.replace("{status}", "429"), status_code=429,
+                            headers=exc.headers)
+    tokens = current_tokens(request)
+    cookie = request.cookies.get(COOKIE)
     if token is not None:
-        role = role_of(state.tokens, token, None)
+        role = role_of(tokens, token, None)
         if role is None:
+            state.login_throttle.failed((request.client and request.client.host) or "")
             return HTMLResponse(_LOGIN.replace("{status}", "401"), status_code=401)
-        clean = request.url.remove_query_params("token")
-        response = RedirectResponse(clean.path + (f"?{clean.query}" if clean.query else ""), 303)
-        response.set_cookie(COOKIE, session_cookie(state.tokens, role), max_age=COOKIE_MAX_AGE,
-                            httponly=True, samesite="strict")
-        return response
-    role = role_of(state.tokens, None, request.cookies.get(COOKIE))
+        return _logged_in(request, session_cookie(tokens, role))
+    role = role_of(tokens, None, cookie)
     if role is None:
+        if cookie:  # a stale cookie (rotated token) or a forged one
+            state.login_throttle.failed((request.client and request.client.host) or "")
         return HTMLResponse(_LOGIN.replace("{status}", "401"), status_code=401)
     if role_needed == TECHNICIAN and role != TECHNICIAN:
         return HTMLResponse(_LOGIN.replace("{status}", "403"), status_code=403)
     return FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-store"})
+
+
+def _logged_in(request: Request, cookie: str) -> Response:
+    """Set the session cookie and leave the login URL: a redirect alone keeps ``?token=`` in
+    the browser's history, so the page first rewrites its own history entry to the clean URL
+    (history.replaceState), then loads it. Not cached, never sent on as a Referer."""
+    clean = request.url.remove_query_params("token")
+    target = clean.path + (f"?{clean.query}" if clean.query else "")
+    page = _LEAVE_LOGIN.replace("{target}", json.dumps(target).replace("<", "\\u003c"))
+    response = HTMLResponse(page, headers={"Cache-Control": "no-store",
+                                           "Referrer-Policy": "no-referrer"})
+    response.set_cookie(COOKIE, cookie, max_age=COOKIE_MAX_AGE, httponly=True,
+                        samesite="strict")
+    return response
 
 
 @pages_router.get("/")
@@ -75,8 +103,12 @@ def calibration(request: Request, token: str | None = None) -> Response:
 
 def _file_in(base: Path, name: str) -> FileResponse:
     """``base/name`` if it is a file inside ``base`` (no escaping with ``..``), else 404."""
-    path = (base / name).resolve()
-    if not path.is_relative_to(base.resolve()) or not path.is_file():
+    try:
+        path = (base / name).resolve()
+        found = path.is_relative_to(base.resolve()) and path.is_file()
+    except (ValueError, OSError):  # a NUL byte (/static/x%00), a name too long...
+        found = False
+    if not found:
         raise HTTPException(404, "not found")
     return FileResponse(path)
 

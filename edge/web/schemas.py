@@ -11,10 +11,9 @@ __all__ = ["Health", "LessonDetail", "LessonInfo", "Live", "Problem", "Record"]
 
 class Health(BaseModel):
     status: Literal["ok", "failing"] = Field(
-        description="`ok`, or `failing` (HTTP 503) while a part cannot do its job, e.g. the "
-        "store refuses writes (records then wait in memory).")
-    problems: dict[str, str] = Field(
-        default_factory=dict, description="Part -> why it fails (empty when ok).")
+        description="`ok`, or `failing` (HTTP 503) while a part of the daemon has stopped.")
+    problems: list[str] = Field(default_factory=list,
+                                description="What is failing, e.g. `service publisher: stopped`.")
     cameras: dict[str, str] = Field(
         default_factory=dict,
         description="Camera id -> state: connecting, streaming, stalled, unreachable or stopped.",

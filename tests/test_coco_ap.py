@@ -1,0 +1,34 @@
+"""COCO keypoint OKS AP of the default pose pipeline on the shared COCO val2017 subset, scored by
+pycocotools (79 images, 68 labelled people); the same code as bench/coco_ap.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import shared_file
+
+from models.pose import PoseEstimator, PoseOptions
+from models.runtime import SessionOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from coco_ap import ANNOTATIONS, detections, oks_stats  # noqa: E402
+
+# Measured 0.356 (AP50 0.598) with the default plan; before issue 11 it was 0.27 (656x368 tiles,
+# 6 stages) and 0.287 for one 960x720 pass of the stage-4 network. The issue's aim is 0.40: not
+# reached with this network (see README, Performance). The floor sits a little below the
+# measurement so that decoding regressions fail, not float differences between machines.
+AP_FLOOR = 0.34
+AP50_FLOOR = 0.58
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_oks_ap_on_real_coco_images() -> None:
+    coco_dir = shared_file("media/coco-keypoints/" + ANNOTATIONS).parents[1]
+    estimator = PoseEstimator(PoseOptions(), SessionOptions(intra_op_threads=1, inter_op_threads=1))
+    results, _model_ms, ids = detections(estimator, coco_dir)
+    stats = oks_stats(results, coco_dir, ids)
+    assert stats["AP"] >= AP_FLOOR, stats
+    assert stats["AP50"] >= AP50_FLOOR, stats
