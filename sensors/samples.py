@@ -16,6 +16,9 @@ KEYPOINTS: tuple[str, ...] = (
     "r_elbow", "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle",
 )
 KP: dict[str, int] = {name: i for i, name in enumerate(KEYPOINTS)}
+# Largest |t| a sample may carry (seconds, ~31,700 years): unix times fit many times over, and
+# beyond it a float no longer counts 30 s windows exactly (1e308 + 30 == 1e308).
+MAX_TIME = 1e12
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from sensors.errors import SourceError
 from sensors.samples import (
     KEYPOINTS,
+    MAX_TIME,
     AudioFeatures,
     EnvironmentSample,
     HeartRateSample,
@@ -173,6 +174,8 @@ def parse_record(data: Any, size: tuple[int, int]) -> list[Sample]:
     if "t" not in data:
         raise _Invalid("missing t")
     t = _number(data["t"], "t")
+    if abs(t) > MAX_TIME:
+        raise _Invalid(f"t must lie within {MAX_TIME:g} s of 0, got {t:g}")
     if not any(key in data for key in _RECORD_KEYS):
         raise _Invalid(f"line carries none of {', '.join(_RECORD_KEYS)}")
     samples: list[Sample] = []

@@ -4,20 +4,27 @@ One schema per aggregate kind (``agg/<kind>``) plus ``state``, ``meta``, ``comma
 ``reply``. The files in ``sync/schemas/`` are written by ``python -m sync.contract`` and a test
 fails when they drift from this module. The hub validates every payload with these schemas.
 
-Privacy (SPEC 3) is part of the contract: ``values`` may not carry keys that look like track
-ids, faces or images, and its size is bounded.
+Privacy (SPEC 3) is part of the contract: ``values`` of an aggregate is the record's metrics
+block, generated from the closed record schema (:mod:`edge.privacy.records`, defined once there):
+no key it does not name, bounded numbers. JSON Schema cannot say "finite", so
+:func:`payload_problem` (what the hub runs) adds that and validates ``values`` with the models.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from functools import cache
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
+from typing import Any
 
-from edge.alerts import ALERT_KINDS
+from jsonschema import Draft202012Validator
+from pydantic import TypeAdapter, ValidationError, create_model
+
+from edge.privacy.records import KINDS, RECORD_SCHEMA_VERSION
+
 from sensors.const import CAMERA_STATES, FEED_STATES, MODES
 
 from .topics import AGG_KINDS
@@ -29,47 +36,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "aggregate_schema",
     "all_schemas",
+    "payload_problem",
     "schema_id",
     "validator",
     "write_schemas",
 ]
 
-SCHEMA_VERSION = 1
+# ``values`` come from the record schema, so the wire schemas share its version.
+SCHEMA_VERSION = RECORD_SCHEMA_VERSION
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
-_NUM = {"type": ["number", "null"]}
-_OBJ = {"type": ["object", "null"]}
-_ARR = {"type": ["array", "null"]}
-# Known top-level metric keys per kind (SPEC 4/5); other keys are allowed so a newer engine
-# does not break an older hub within v1, but known keys must have the right type.
-_CLASSROOM = {
-    **{k: _NUM for k in ("students_present", "hand_raises", "hand_raise_rate", "participation",
-                         "standing", "stand_events", "head_up_rate", "writing_rate",
-                         "activity_index")},
-    **{k: _OBJ for k in ("teacher", "audio", "st", "qa")},
-}
-_PE = {
-    **{k: _NUM for k in ("participants", "exercise_density_group", "exercise_density_mean",
-                         "mvpa_fraction")},
-    **{k: _OBJ for k in ("activity", "hr", "reps")},
-    "alerts": _ARR,
-}
-# agg/alert (edge.alerts.record): one closed object, nothing that could name a person.
-_ALERT = {"alert": {
-    "type": "object", "additionalProperties": False, "required": ["kind"],
-    "properties": {
-        "kind": {"enum": list(ALERT_KINDS)},
-        "count": {"type": "integer", "minimum": 0, "description": "students involved"},
-        "value": {"type": "number", "description": "the reading over the limit (CO2 ppm)"},
-        "camera": {"type": "string", "maxLength": 64, "description": "the lost camera's id"},
-    },
-}}
-_VALUES_BY_KIND = {"classroom": _CLASSROOM, "pe": _PE, "lesson": {**_CLASSROOM, **_PE},
-                   "alert": _ALERT}
+_TIME = {"type": "number", "minimum": -1e12, "maximum": 1e12}
+_REF = "#/$defs/{model}"
 # Counters (seq, session) are SQLite INTEGERs at both ends: 1e30 must fail validation, not
 # overflow inside a driver.
 _COUNTER = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-_FORBIDDEN_KEYS = r"(?i)(track|face|image|frame|jpeg|png|audio_samples|person_id)"
 
 
 MSG_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}:(?:[0-9a-f]{16}:)?[1-9][0-9]*$"
@@ -107,23 +88,26 @@ def _envelope(name: str, properties: dict, required: list[str], with_id: bool = 
     }
 
 
+@cache
+def _values_adapter(kind: str) -> TypeAdapter:
+    """``values`` of an ``agg/<kind>`` payload: the kind's metrics model(s) plus ``suppressed``."""
+    models = tuple(create_model(f"{m.__name__}Values", __base__=m, suppressed=(bool, ...))
+                   for m in KINDS[kind])
+    return TypeAdapter(models[0] if len(models) == 1 else models[0] | models[1])
+
+
 def aggregate_schema(kind: str) -> dict:
-    """Schema of an ``agg/<kind>`` payload."""
-    values = {
-        "type": "object",
-        "required": ["suppressed"],
-        "maxProperties": 64,
-        "propertyNames": {"not": {"pattern": _FORBIDDEN_KEYS}},
-        "properties": {"suppressed": {"type": "boolean"}, **_VALUES_BY_KIND.get(kind, {})},
-    }
-    return _envelope(f"agg.{kind}", {
+    """Schema of an ``agg/<kind>`` payload (``values`` generated from the record models)."""
+    values = _values_adapter(kind).json_schema(ref_template=_REF)
+    defs = values.pop("$defs", {})
+    schema = _envelope(f"agg.{kind}", {
         # <node>:<store epoch>:<seq>; the epoch-less <node>:<seq> of older nodes still parses.
         "msg_id": {"type": "string", "pattern": MSG_ID_PATTERN},
         "seq": _COUNTER,
         "mode": {"enum": list(MODES)},
         "window": {
             "type": "object", "additionalProperties": False, "required": ["start", "end"],
-            "properties": {"start": {"type": "number"}, "end": {"type": "number"}},
+            "properties": {"start": _TIME, "end": _TIME},
         },
         "n": {"type": ["integer", "null"], "minimum": 0},
         "values": values,
@@ -139,6 +123,42 @@ def aggregate_schema(kind: str) -> dict:
         "historical": {"type": "boolean"},
         "demo": {"type": "boolean"},
     }, ["msg_id", "seq", "window", "n", "values", "quality", "historical"])
+    schema["$defs"] = defs
+    return schema
+
+
+def payload_problem(payload: Any) -> str | None:
+    """Why an ``agg/<kind>`` payload breaks the contract (its schema, finite numbers, the closed
+    ``values`` models); None when it keeps it. The hub runs this before storing."""
+    if not isinstance(payload, dict) or not str(payload.get("schema", "")).startswith("cls.agg."):
+        return "payload: not an aggregate (schema cls.agg.<kind>/v1)"
+    name = str(payload["schema"]).removeprefix("cls.").split("/")[0]
+    if name.removeprefix("agg.") not in KINDS:
+        return f"schema: unknown aggregate kind {name[:40]!r}"
+    error = next(iter(validator(name).iter_errors(payload)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        return f"schema {name}: {where}: {error.message[:200]}"
+    if (where := _non_finite(payload, "payload")) is not None:
+        return f"{where}: not a finite number"
+    try:
+        _values_adapter(name.removeprefix("agg.")).validate_python(payload["values"])
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return f"values.{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return None
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """Path of the first NaN or infinity in a decoded JSON value (JSON Schema cannot say)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    children = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else ()
+    for key, item in children:
+        if (found := _non_finite(item, f"{where}.{key}")) is not None:
+            return found
+    return None
 
 
 def _other_schemas() -> dict[str, dict]:

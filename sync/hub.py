@@ -33,7 +33,7 @@ from edge.config import MqttConfig
 from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 from .connection import make_client, reconnect_backoff
-from .contract import validator
+from .contract import payload_problem, validator
 from .hub_store import HubStore, StoreError
 from .receipts import ReceiptBatch
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
@@ -257,6 +257,8 @@ class Hub:
         if kind not in AGG_KINDS:
             raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
         _validate(f"agg.{kind}", data)
+        if (problem := payload_problem(data)) is not None:  # closed values, finite numbers
+            raise Rejected(problem)
         epoch, seq = _msg_id_parts(parsed, data)
         window = data["window"]
         if window["end"] < window["start"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # Fixture modules shared by several test files (the real broker, the hub stores).
-pytest_plugins = ["tests.mqtt_broker", "tests.sync_fixtures"]
+pytest_plugins = ["tests.mqtt_broker", "tests.sync_fixtures", "tests.store_audit"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

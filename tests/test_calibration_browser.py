@@ -158,13 +158,19 @@ def test_technician_draws_zones_with_the_mouse_and_saves_them(calibration, tmp_p
 def test_station_names_are_shown_as_text_not_markup(calibration):
     browser, base, config_path, _shape = calibration
     hostile = '<img src=x onerror="window.__pwned=1">'
-    zones = {"stations": {hostile: {"exercise": "squat", "polygon": [[10, 10], [90, 10], [90, 90]]}}}
-    saved = httpx.put(f"{base}/api/calibration/zones", json=zones,
-                      headers={"Authorization": f"Bearer {TOKENS.technician}"})
+    polygon = [[10, 10], [90, 10], [90, 90]]
+    auth = {"Authorization": f"Bearer {TOKENS.technician}"}
+    # Station names go into every PE record: a short name pattern (issue 13), so markup is
+    # refused at the door, and a valid name is still shown as text.
+    refused = httpx.put(f"{base}/api/calibration/zones", headers=auth,
+                        json={"stations": {hostile: {"exercise": "squat", "polygon": polygon}}})
+    assert refused.status_code == 422 and "string_pattern_mismatch" in refused.text
+    saved = httpx.put(f"{base}/api/calibration/zones", headers=auth,
+                      json={"stations": {"mat-1.b_2": {"exercise": "squat", "polygon": polygon}}})
     assert saved.status_code == 200, saved.text
     browser.goto(f"{base}/calibration?token={TOKENS.technician}")
     browser.wait_for("document.querySelectorAll('#zone-list li').length >= 1", 10)
     listed = browser.evaluate("document.getElementById('zone-list').textContent")
-    assert hostile in listed  # shown literally
+    assert "mat-1.b_2" in listed and hostile not in listed
     assert browser.evaluate("document.querySelectorAll('#zone-list img, #overlay img').length") == 0
     assert browser.evaluate("window.__pwned === undefined")

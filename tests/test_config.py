@@ -144,6 +144,37 @@ def test_environment_sensor_names_must_be_unique(tmp_path):
     assert len(problems) == 1 and "unique" in problems[0]
 
 
+@pytest.mark.parametrize("env, where", [
+    ({"EDGE__PRIVACY__MIN_GROUP": "true"}, "env:EDGE__PRIVACY__MIN_GROUP: privacy.min_group:"),
+    ({"EDGE__WEB__PORT": "false"}, "env:EDGE__WEB__PORT: web.port:"),
+    ({"EDGE__MQTT__ENABLED": "1"}, "env:EDGE__MQTT__ENABLED: mqtt.enabled:"),
+])
+def test_booleans_are_never_numbers_in_env_overrides(tmp_path, env, where):
+    """EDGE__PRIVACY__MIN_GROUP=true used to be read as min_group 1 (issue 13)."""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, ""), env=env)
+    (problem,) = err.value.problems
+    assert problem.startswith(where), problem
+    assert "(a boolean)" in problem or "(int)" in problem
+
+
+@pytest.mark.parametrize("text, line, key", [
+    ("[privacy]\nmin_group = true\n", 2, "privacy.min_group"),
+    ("[window]\n\nseconds = false\n", 3, "window.seconds"),
+    ("[privacy]\nmin_group = '7'\n", 2, "privacy.min_group"),
+])
+def test_strict_types_in_the_file(tmp_path, text, line, key):
+    path = write(tmp_path, text)
+    (problem,) = validate_file(path)
+    assert problem.startswith(f"{path}:{line}: {key}:"), problem
+
+
+def test_strict_types_inside_lists(tmp_path):
+    path = write(tmp_path, "[zones]\nteacher = [[0, 0], [true, 0], [1, 1]]\n")
+    (problem,) = validate_file(path)
+    assert f"{path}:2: zones.teacher.1.0:" in problem, problem
+
+
 def test_loading_a_config_does_not_import_opencv():
     # Config validation runs on every command (and in `edge config validate` on an installer's
     # laptop): it must stay light. Zones geometry is pure NumPy.

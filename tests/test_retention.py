@@ -224,3 +224,44 @@ def test_garbage_file_is_moved_aside_and_a_fresh_store_starts(tmp_path):
         store.write_record(window(0.0))
         seq = outbox(store)[0][0]
         assert seq > NOW * 1000 - 1  # unknown old sequence: continue from the clock
+
+
+def _outbox_leaves(path: Path) -> list[int]:
+    """Page numbers of the outbox table's leaf pages, in key order (SQLite's dbstat table)."""
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'outbox' AND pagetype = 'leaf' ORDER BY path")]
+
+
+def _store_with_45_unsent(path: Path) -> int:
+    last_seq = _filled_store(path)  # 301 rows
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE outbox SET sent_at = ? WHERE seq <= ?", (NOW, last_seq - 45))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return last_seq
+
+
+def test_a_damaged_outbox_page_costs_only_its_own_rows(tmp_path):
+    """Issue 13: a damaged page among the sent rows made 0 of 45 readable unsent rows carry over."""
+    path = tmp_path / "edge.db"
+    _store_with_45_unsent(path)
+    _corrupt_page(path, _outbox_leaves(path)[1])  # a page of long-sent rows
+    assert integrity_problem(path) is not None
+    store, recovery = open_store_checked(path)
+    with store:
+        assert recovery is not None
+        assert recovery.carried_outbox == 45
+        assert len(outbox(store)) == 45 and len(store.lessons()) == 1
+
+
+def test_a_damaged_page_of_unsent_rows_loses_only_that_page(tmp_path):
+    path = tmp_path / "edge.db"
+    last_seq = _store_with_45_unsent(path)
+    leaves = _outbox_leaves(path)
+    _corrupt_page(path, leaves[-2])  # the page before the last holds unsent rows
+    store, recovery = open_store_checked(path)
+    with store:
+        assert recovery is not None and recovery.lost_outbox > 0
+        assert 45 - recovery.lost_outbox <= recovery.carried_outbox < 45
+        assert outbox(store)[-1][0] > last_seq  # the newest rows made it, after the damage

@@ -48,6 +48,16 @@ def setup(tmp_path: Path, shared):
         yield client, player, live, config_path, astronaut, tmp_path
 
 
+def test_health_fails_with_the_reason_while_a_part_fails(setup):
+    client, live = setup[0], setup[2]
+    live.set_problem("store", "attempt to write a readonly database")
+    failing = client.get("/api/health")
+    assert failing.status_code == 503
+    assert failing.json()["problems"] == ["store: attempt to write a readonly database"]
+    live.set_problem("store", None)
+    assert client.get("/api/health").status_code == 200
+
+
 def test_health_is_open_and_everything_else_needs_a_token(setup):
     client = setup[0]
     assert client.get("/api/health").json() == {"status": "ok", "problems": [], "cameras": {},

@@ -7,7 +7,7 @@ Find the file with :func:`resolve_config`, load it with :func:`load_config`; err
 
 from pydantic import Field
 
-from .base import StrictModel
+from .base import Name, StrictModel
 from .loader import (
     CONFIG_ENV,
     INSTALLED_CONFIG,
@@ -41,7 +41,7 @@ class EdgeConfig(StrictModel):
 
     node: NodeConfig = Field(default_factory=NodeConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
-    cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="Keyed by camera id.")
+    cameras: dict[Name, CameraConfig] = Field(default_factory=dict, description="Keyed by camera id.")
     pose: PoseConfig = Field(default_factory=PoseConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .base import Mistyped
+
 if TYPE_CHECKING:
     from . import EdgeConfig
 
@@ -150,6 +152,8 @@ def _locate(
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (not in the schema; see `edge config schema`)"
+        elif isinstance(err.get("input"), Mistyped):
+            msg += f", got {err['input']!r}"  # e.g. "got true (a boolean)": never read as 1
         problems.append(f"{where}: {dotted}: {msg}")
     return problems
 

@@ -9,6 +9,10 @@ __all__ = ["ClassroomConfig", "PEConfig", "WindowConfig"]
 
 class WindowConfig(StrictModel):
     seconds: float = Field(30.0, ge=5, le=3600, description="Tumbling window length.")
+    max_gap_s: float = Field(
+        900.0, ge=60, le=86400,
+        description="Samples further apart than this end the lesson and start a new one (a "
+        "clock jump must not write thousands of empty windows).")
 
 
 class ClassroomConfig(StrictModel):

@@ -7,7 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from sensors.const import Exercise
 
 from edge.geometry.plane import floor_homography
-from .base import StrictModel
+from .base import Name, StrictModel
 
 __all__ = [
     "MAX_POLYGON_POINTS",
@@ -58,8 +58,8 @@ class FloorConfig(StrictModel):
 class ZonesConfig(StrictModel):
     teacher: Polygon | None = Field(None, description="Teacher area (front of the room).")
     board: Polygon | None = Field(None, description="Area in front of the board.")
-    stations: dict[str, StationConfig] = Field(default_factory=dict, max_length=MAX_STATIONS,
-                                               description="PE stations.")
+    stations: dict[Name, StationConfig] = Field(default_factory=dict, max_length=MAX_STATIONS,
+                                                description="PE stations.")
     floor: FloorConfig | None = Field(None, description="Floor calibration for metric distances.")
 
     _poly = field_validator("teacher", "board")(_check_polygon)

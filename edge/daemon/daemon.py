@@ -22,6 +22,7 @@ from edge.lesson.live import LiveState
 from edge.daemon.logging_setup import RateLimitFilter
 from edge.perception.pipeline import Perception
 from edge.lesson.replay import session_settings
+from edge.store import StoreLock
 from edge.store.recovery import open_store_checked
 from edge.daemon.supervisor import WatchdogFeeder, format_status
 from edge.daemon.systemd_notify import notify
@@ -101,6 +102,7 @@ class Daemon:
                               log_suppressed=suppressed)
         self.store_path = Path(config.store.path)
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
+        self.store_lock = StoreLock(self.store_path)
         self.lanes: dict[str, CameraLane] = {}
         self._headers: dict[str, Any] = {}  # scene headers, read once (a bad file fails here)
         streams = self._streams()
@@ -167,10 +169,13 @@ class Daemon:
         :raises edge.web.auth.TokenError: tokens can neither be read nor generated.
         :raises OSError: the web port cannot be bound.
         """
+        # One daemon per store (a second one would write every window twice).
+        self.store_lock.acquire()
         # integrity check first; a damaged store is moved aside and replaced (its unsent
         # outbox carried over), see edge/store/recovery.py.
         store, _recovery = open_store_checked(self.store_path)
-        with store:  # fails here, with one clear line, not in a thread
+        with store:  # fails here, with one clear line, not in a thread (and never READY)
+            store.check_writable()
             self.tokens = ensure_tokens(self.config)
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
@@ -269,8 +274,10 @@ class Daemon:
                 log.warning("service %s did not stop in time", name)
         if self.watchdog is not None:
             self.watchdog.stop()
-        log.info("stopped (%d records written, %d refused)", self.writer.written, self.writer.failed)
-        return flushed
+        self.store_lock.release()
+        log.info("stopped (%d records written, %d refused, %d not stored)", self.writer.written,
+                 self.writer.failed, self.writer.pending + self.writer.lost)
+        return flushed and not self.writer.lost
 
     def run(self) -> bool:
         """start, wait, shutdown."""
@@ -317,9 +324,11 @@ class Daemon:
         return Perception.from_config(self.config)
 
     def _systemd_status(self) -> str:
-        """systemd: the STATUS= line (camera states, outbox depth)."""
-        return format_status(self.live.camera_states(),
-                             outbox_depth=self.live.counters()["outbox_depth"])
+        """systemd: the STATUS= line (what fails first, then camera states, outbox depth)."""
+        status = format_status(self.live.camera_states(),
+                               outbox_depth=self.live.counters()["outbox_depth"])
+        failing = "; ".join(f"FAILING {problem}" for problem in self.live.problems())
+        return f"{failing}; {status}" if failing else status
 
     def _zones_saved(self, zones: ZonesConfig) -> None:
         self.runner.set_zones(zones)

@@ -6,6 +6,13 @@ page right after, so the page never shows a window the store does not have. Writ
 back and lessons (with their outbox rows) are still written. The same thread runs the store's
 maintenance (age retention, hourly roll-up, size budget) at start and every hour, so it never
 competes with a write.
+
+Nothing is lost to a failing disk (full with the guard off, remounted read-only, I/O errors):
+a record that cannot be written stays in memory, in order, and is retried every
+:data:`RETRY_EVERY_S` (up to :data:`MAX_PENDING` records; beyond that the oldest *window* goes,
+never a lesson). While records wait, the failure is a health problem (``/api/health`` 503, the
+systemd status line), and a shutdown with records still waiting exits non-zero. Only a record
+the closed schema refuses is dropped at once: retrying cannot make it valid.
 """
 
 from __future__ import annotations
@@ -15,21 +22,25 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from edge.config import StoreConfig
 from edge.lesson.live import LiveState
 from edge.store.maintenance import FreeSpaceGuard, RetentionPolicy, run_maintenance
-from edge.store import Store, StoreError
+from edge.store import PrivacyViolation, Store, StoreError
 
 from .heartbeat import Heartbeats
 
-__all__ = ["HEARTBEAT_NAME", "MAINTENANCE_EVERY_S", "StoreWriter"]
+__all__ = ["HEARTBEAT_NAME", "MAINTENANCE_EVERY_S", "MAX_PENDING", "RETRY_EVERY_S", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_NAME = "store"
 MAINTENANCE_EVERY_S = 3600.0
+RETRY_EVERY_S = 5.0
+MAX_PENDING = 20_000  # about a week of 30 s windows of two streams: a few MB of memory
+PROBLEM = "store"  # the health problem's name
 _STOP = object()
 
 Record = dict[str, Any]
@@ -51,8 +62,17 @@ class StoreWriter:
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self.written = 0
-        self.failed = 0
+        self.failed = 0  # refused by the schema (dropped)
+        self.lost = 0  # windows dropped because MAX_PENDING records were waiting
         self.maintenance_runs = 0
+        self.problem: str | None = None  # why the store fails now (health shows it)
+        self._pending: deque[Record] = deque()
+        self._retry_at = 0.0
+
+    @property
+    def pending(self) -> int:
+        """Records waiting in memory for the store to take them again."""
+        return len(self._pending)
 
     @property
     def held_back(self) -> int:
@@ -74,24 +94,99 @@ class StoreWriter:
             return self._queue.empty()
         self._queue.put(_STOP)
         self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return not self._thread.is_alive() and not self._pending
 
     def _run(self) -> None:
-        with Store(self.path) as store:
-            next_maintenance = 0.0  # at once: a device that was off for a month catches up
+        store: Store | None = None
+        next_maintenance = 0.0  # at once: a device that was off for a month catches up
+        try:
             while True:
                 self.heartbeats.beat(HEARTBEAT_NAME)
-                if time.monotonic() >= next_maintenance:
+                if store is None:
+                    store = self._open()
+                if store is not None and time.monotonic() >= next_maintenance:
                     self._maintain(store)
                     next_maintenance = time.monotonic() + MAINTENANCE_EVERY_S
                 try:
                     record = self._queue.get(timeout=1.0)
                 except queue.Empty:
-                    continue
+                    record = None
                 if record is _STOP:
                     break
-                self._write(store, record)
-        self.heartbeats.forget(HEARTBEAT_NAME)
+                if record is not None:
+                    self._keep(record)
+                if store is not None and time.monotonic() >= self._retry_at:
+                    self._drain(store)
+            if store is None:
+                store = self._open()
+            if store is not None:
+                self._drain(store)  # one last try; what is left makes close() return False
+        finally:
+            if store is not None:
+                store.close()
+            self.heartbeats.forget(HEARTBEAT_NAME)
+        if self._pending:
+            log.error("%d records could not be stored before stopping: %s", len(self._pending),
+                      self.problem or "store failing")
+
+    def _open(self) -> Store | None:
+        try:
+            store = Store(self.path)
+        except StoreError as exc:
+            self._failing(str(exc))
+            return None
+        try:
+            store.check_writable()
+        except StoreError as exc:
+            store.close()
+            self._failing(str(exc))
+            return None
+        return store
+
+    def _keep(self, record: Record) -> None:
+        self._pending.append(record)
+        if len(self._pending) > MAX_PENDING:
+            oldest_window = next((r for r in self._pending if r["type"] == "window"), None)
+            if oldest_window is not None:
+                self._pending.remove(oldest_window)
+                self.lost += 1
+                log.error("store failing for too long: oldest waiting window dropped (%d so far)",
+                          self.lost)
+
+    def _drain(self, store: Store) -> None:
+        """Write the waiting records in order; stop at the first that the store cannot take."""
+        while self._pending:
+            record = self._pending[0]
+            try:
+                row = self.guard.write(store, record)
+            except PrivacyViolation as exc:  # outside the closed schema: never valid, drop it
+                self._pending.popleft()
+                self.failed += 1
+                log.error("record refused: %s", exc)
+                continue
+            except (StoreError, sqlite3.Error) as exc:  # disk full, read-only, I/O: retry later
+                self._retry_at = time.monotonic() + RETRY_EVERY_S
+                self._failing(f"{exc} ({len(self._pending)} records waiting in memory)")
+                return
+            self._pending.popleft()
+            if row is not None:  # None: a window held back while the disk is low
+                self.written += 1
+                if record["type"] == "window":
+                    self.live.add_window(record)
+                elif record["type"] == "alert":
+                    self.live.add_alert(record)
+                else:
+                    self.live.add_lesson_record(record)
+        if self.problem is not None:
+            log.warning("store writable again: every waiting record is stored")
+            self.problem = None
+            self.live.set_problem(PROBLEM, None)
+
+    def _failing(self, problem: str) -> None:
+        if self.problem is None:
+            log.error("store failing, records kept in memory and retried: %s", problem)
+        self.problem = problem
+        self.live.set_problem(PROBLEM, problem)
 
     def _maintain(self, store: Store) -> None:
         try:
@@ -99,20 +194,3 @@ class StoreWriter:
         except (StoreError, sqlite3.Error) as exc:  # retried next hour; writing goes on
             log.error("store maintenance failed: %s", exc)
         self.maintenance_runs += 1
-
-    def _write(self, store: Store, record: Record) -> None:
-        try:
-            row = self.guard.write(store, record)
-        except (StoreError, sqlite3.Error) as exc:  # incl. PrivacyViolation: logged, never crashes
-            self.failed += 1
-            log.error("record not stored: %s", exc)
-            return
-        if row is None:  # a window held back while the disk is low: the page must not show it
-            return
-        self.written += 1
-        if record["type"] == "window":
-            self.live.add_window(record)
-        elif record["type"] == "alert":
-            self.live.add_alert(record)
-        else:
-            self.live.add_lesson_record(record)

@@ -3,15 +3,26 @@
 ``LessonSession`` owns the tracker, the role assigner and the metric engines of one lesson, cuts
 time into tumbling windows of ``window.seconds`` from the lesson start, and passes every record
 through the privacy gate. Lesson boundaries come from the caller: the whole input (replay),
-explicit start/finish (the teacher's page), or the timetable via :func:`lesson_at`.
+explicit start/finish (the teacher's page), or the timetable via :func:`lesson_at`, and from
+time itself: samples more than ``window.max_gap_s`` apart (a scene or sensor clock jump) end
+the lesson at the last sample and start a new one, so a jump writes no empty windows. Sample
+times must be finite and within :data:`MAX_TIME` of 0 (unix time or seconds from a start).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, PoseSample, Sample
+from sensors.samples import (
+    MAX_TIME,
+    AudioFeatures,
+    EnvironmentSample,
+    HeartRateSample,
+    PoseSample,
+    Sample,
+)
 
 from edge.alerts import AlertSource, alert_record
 from edge.metrics.audio.metrics import AudioEngine
@@ -27,9 +38,13 @@ from edge.metrics.classroom.st import STEngine
 from edge.tracking.tracker import Tracker
 from edge.geometry.zones import ZoneGeometry
 
-__all__ = ["LessonSession", "engines_for_mode", "lesson_at"]
+__all__ = ["LessonSession", "TimeError", "engines_for_mode", "lesson_at"]
 
 _EPS = 1e-6
+
+
+class TimeError(ValueError):
+    """A sample time that is not finite or is out of range."""
 
 
 def engines_for_mode(
@@ -70,16 +85,21 @@ class LessonSession:
         zones: ZonesConfig | None = None,
         start: float | None = None,
     ) -> None:
-        zones = zones if zones is not None else config.zones
         self.config = config
         self.mode = mode
-        self.engines = engines_for_mode(mode, config, zones)
+        self.zones = zones if zones is not None else config.zones
+        self._begin(start)
+
+    def _begin(self, start: float | None) -> None:
+        """Fresh engines, tracker and roles: a lesson's state starts empty."""
+        config = self.config
+        self.engines = engines_for_mode(self.mode, config, self.zones)
         self.tracker = Tracker.from_config(config.classroom)
         self.roles = RoleAssigner(
-            zones,
+            self.zones,
             config.classroom.kp_min_score,
             config.classroom.track_max_missed_s,
-            front_heuristic=mode == "classroom",  # in a gym every student stands, legs in view
+            front_heuristic=self.mode == "classroom",  # in a gym every student stands, legs in view
         )
         self.start = start
         self._window_start = start
@@ -104,15 +124,24 @@ class LessonSession:
         """Process one sample (times must not go back); returns the records of windows it closed,
         then the ``alert`` records (edge.alerts) of alerts the sample raised.
 
-        Samples before the lesson start are ignored.
+        Samples before the lesson start are ignored. A sample more than ``window.max_gap_s``
+        after the previous one ends this lesson (its records are returned) and starts the next.
+
+        :raises TimeError: for a time that is not finite or beyond :data:`MAX_TIME`.
         """
         if self._finished:
             raise RuntimeError("this lesson has finished; start a new LessonSession")
+        if not math.isfinite(sample.t) or abs(sample.t) > MAX_TIME:
+            raise TimeError(f"sample time {sample.t!r} is not a finite time within {MAX_TIME:g} s")
+        records: list[dict[str, Any]] = []
+        if self._last_t is not None and sample.t - self._last_t > self.config.window.max_gap_s:
+            records = self.finish()
+            self._begin(sample.t)
         if self.start is None:
             self.start = self._window_start = sample.t
         if sample.t < self.start:
-            return []
-        records = self._close_windows_until(sample.t)
+            return records
+        records += self._close_windows_until(sample.t)
         if isinstance(sample, PoseSample):
             if self._last_t is not None and sample.t > self._last_t:
                 self._frame_dt = sample.t - self._last_t

@@ -1,13 +1,18 @@
-"""Privacy audit of a store (SPEC 3.5): find anything that could describe an individual.
+"""Privacy audit of a store (SPEC 3.5): everything in it must be named by the closed schema.
 
-Scans every table's schema and every value (JSON text is parsed and walked, so outbox records are
-checked key by key) for: BLOB columns or binary values; image- or audio-like data (JPEG/PNG/RIFF
-magic, data URIs, long base64 strings); column or key names of per-person data (track ids, faces,
-embeddings, keypoints, boxes); per-person series (numeric arrays, nested arrays, lists of
-per-person objects, objects keyed by ids or heart-rate band ids).
+Not a search for suspicious things (that is at once too loose and too strict) but a check that
+nothing else is there:
 
-The same value checks guard :meth:`edge.store.Store.write_record` (:func:`scan_record`), so a
-record carrying such data is refused before it reaches disk.
+1. **Layout**: the tables, columns, indexes and triggers are exactly those this software's
+   migrations create (compared with a freshly migrated in-memory store), and the schema version
+   is this software's. An extra table or column is a finding, whatever its name.
+2. **SQLite's own tables**: ``sqlite_sequence`` names only our AUTOINCREMENT tables with integer
+   counters; ``sqlite_stat1`` (written by ``ANALYZE``) holds only statistics of our own indexes.
+3. **Rows**: every column has its declared storage class (no BLOB anywhere); every window, lesson
+   and outbox record validates against :mod:`edge.privacy.records` (JSON text parsed strictly:
+   no NaN, no duplicate keys, an object, not a string holding one) and keeps the suppression
+   rule ``n < min_group`` => ``suppressed`` with every rate null; ``meta`` holds only known keys
+   with values of their declared shape (:data:`META_KEYS`).
 """
 
 from __future__ import annotations
@@ -15,34 +20,25 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditError", "AuditReport", "Finding", "audit_database", "scan_record"]
+from sqlite_utils import Database
 
-# Name tokens (split on "_", "-", "." and camelCase) that only per-person data would use.
-FORBIDDEN_TOKENS = frozenset({
-    "track", "tracks", "trackid", "tracklet", "face", "faces", "embedding", "embeddings",
-    "kp", "kps", "keypoint", "keypoints", "landmark", "landmarks", "skeleton", "skeletons",
-    "bbox", "bboxes", "image", "images", "img", "jpeg", "jpg", "png", "thumbnail", "snapshot",
-    "crop", "pcm", "waveform", "wav", "biometric", "identity",
-})
-# "<who>_id" / "<who>_name": an identifier of a person or of a person's device.
-PERSON_WORDS = frozenset({"person", "people", "student", "pupil", "child", "user", "band"})
-ID_WORDS = frozenset({"id", "ids", "name", "names", "uuid"})
-# Event lists are allowed (SPEC 5 "alerts"): objects with a kind and a start, no identity.
-EVENT_KEYS = frozenset({"kind", "start"})
+from edge.store.schema import SCHEMA_VERSION, migrate
 
-_MAGIC = ("\xff\xd8\xff", "\x89PNG", "RIFF", "OggS", "fLaC", "GIF8", "ID3")
-_B64_PREFIXES = ("/9j/", "iVBORw0KGgo", "UklGR", "R0lGOD", "data:image/", "data:audio/",
-                 "data:video/")
-_B64 = re.compile(r"[A-Za-z0-9+/=_-]+")
-_BAND_KEY = re.compile(r"^(band|hrm?|polar|garmin)[-_:]?[0-9a-f]{2,}$|^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$",
-                       re.IGNORECASE)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-LONG_ENCODED = 128  # shorter strings cannot hold a useful image
+from .records import RecordError, kind_of, validate_record
+
+__all__ = ["META_KEYS", "AuditError", "AuditReport", "Finding", "audit_database"]
+
+# meta key pattern -> value pattern. Add a key here when the software starts keeping one.
+META_KEYS: dict[str, str] = {
+    r"sync\.(session|published_high_water|rolled_up|dropped|pruned_sent)": r"-?[0-9]{1,19}",
+    r"store\.epoch": r"[0-9a-f]{8,64}",
+}
+_STAT = re.compile(r"^[0-9]+( [0-9]+)*( unordered| noskipscan| sz=[0-9]+)*$")
 
 
 class AuditError(Exception):
@@ -51,7 +47,7 @@ class AuditError(Exception):
 
 @dataclass(frozen=True)
 class Finding:
-    """One forbidden thing: where (``table.column`` plus a JSON path) and why."""
+    """One thing the schema does not name: where (``table.column`` plus a JSON path) and why."""
 
     where: str
     reason: str
@@ -76,89 +72,10 @@ class AuditReport:
         return not self.findings
 
 
-def name_problem(name: str) -> str | None:
-    """Why a column/key/table name suggests per-person data, or None."""
-    if _BAND_KEY.match(name):
-        return "keyed by a device (heart-rate band) id: per-band series"
-    tokens = [t.lower() for t in re.split(r"[^A-Za-z0-9]+", _CAMEL.sub("_", name)) if t]
-    bad = [t for t in tokens if t in FORBIDDEN_TOKENS]
-    if bad:
-        return f"name suggests per-person data ({bad[0]})"
-    if any(t in PERSON_WORDS for t in tokens) and any(t in ID_WORDS for t in tokens):
-        return "name suggests a person or device identifier"
-    return None
+def audit_database(path: str | Path, min_group: int = 5) -> AuditReport:
+    """Audit the SQLite store at ``path`` (opened read-only; never written).
 
-
-def _string_problem(text: str) -> str | None:
-    head = text[:16]
-    if any(head.startswith(m) for m in _MAGIC) or "\xff\xd8\xff" in text[:4096]:
-        return "binary media signature (image/audio) in text"
-    if any(head.startswith(p) for p in _B64_PREFIXES):
-        return "encoded image/audio (base64 or data URI)"
-    # Low diversity excludes things like the S-T code string "TTSST..." (2 distinct letters).
-    if len(text) >= LONG_ENCODED and _B64.fullmatch(text) and len(set(text)) >= 16:
-        return f"long base64/hex-like string ({len(text)} chars): possible encoded image or audio"
-    return None
-
-
-def _walk(value: Any, path: str, n: int | None) -> Iterator[tuple[str, str]]:
-    """(json path, reason) for every forbidden thing inside a decoded JSON value."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        yield path, f"binary value ({len(value)} bytes)"
-    elif isinstance(value, str):
-        problem = _string_problem(value)
-        if problem:
-            yield path, problem
-        elif value[:1] in "{[" and len(value) > 1:
-            try:
-                decoded = json.loads(value)
-            except ValueError:
-                return
-            yield from _walk(decoded, path, n)
-    elif isinstance(value, dict):
-        yield from _walk_object(value, path, n)
-    elif isinstance(value, list):
-        yield from _walk_array(value, path, n)
-
-
-def _walk_object(obj: dict, path: str, n: int | None) -> Iterator[tuple[str, str]]:
-    if isinstance(obj.get("n"), int):
-        n = obj["n"]
-    keys = [str(k) for k in obj]
-    if len(keys) >= 2 and all(k.lstrip("-").isdigit() for k in keys):
-        yield path, "object keyed by numeric ids: per-person series"
-    for key, item in obj.items():
-        child = f"{path}.{key}"
-        problem = name_problem(str(key))
-        if problem:
-            yield child, problem
-        yield from _walk(item, child, n)
-
-
-def _walk_array(items: list, path: str, n: int | None) -> Iterator[tuple[str, str]]:
-    numbers = [x for x in items if isinstance(x, (int, float)) and not isinstance(x, bool)]
-    objects = [x for x in items if isinstance(x, dict)]
-    if any(isinstance(x, list) for x in items):
-        yield path, "nested array: keypoints, polygons or a per-person series"
-    elif numbers and (len(numbers) >= 3 or (n is not None and n >= 2 and len(numbers) == n)):
-        yield path, f"numeric series of {len(numbers)} values: possible per-person series"
-    elif len(objects) >= 2 and not all(EVENT_KEYS <= o.keys() for o in objects):
-        yield path, f"list of {len(objects)} objects that are not events: possible per-person list"
-    for i, item in enumerate(items):
-        yield from _walk(item, f"{path}[{i}]", n)
-
-
-def scan_record(record: Any) -> list[str]:
-    """Problems in one record (``"$.path: reason"``), deduplicated; empty when it is clean."""
-    seen: dict[str, None] = {}
-    for path, reason in _walk(record, "$", None):
-        seen.setdefault(f"{path}: {reason}", None)
-    return list(seen)
-
-
-def audit_database(path: str | Path) -> AuditReport:
-    """Scan every table of the SQLite file at ``path``; never writes to it.
-
+    :param min_group: ``privacy.min_group`` of the device that wrote it.
     :raises AuditError: when the file is missing or not a readable SQLite database.
     """
     db_path = Path(path)
@@ -167,54 +84,217 @@ def audit_database(path: str | Path) -> AuditReport:
     try:
         conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return _audit(conn)
+            return _Audit(conn, min_group).run()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise AuditError(f"{db_path}: cannot read database: {exc}") from None
 
 
-def _audit(conn: sqlite3.Connection) -> AuditReport:
-    report = AuditReport()
-    grouped: dict[tuple[str, str], list[int]] = {}
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
-    if not tables:
-        # An empty file opens as an empty database; "ok" would hide a wrong path.
-        raise sqlite3.DatabaseError("no tables: not a store")
-    for table in tables:
-        report.tables += 1
-        problem = name_problem(table)
-        if problem:
-            report.findings.append(Finding(f"table {table}", problem))
-        columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-        names = [c[1] for c in columns]
-        for _cid, name, decl, *_ in columns:
-            problem = name_problem(name)
-            if problem:
-                report.findings.append(Finding(f"{table}.{name}", problem))
-            if "BLOB" in (decl or "").upper():
-                report.findings.append(Finding(f"{table}.{name}", f"BLOB column ({decl})"))
-        for rowid, values in _rows(conn, table, names):
-            report.rows += 1
-            n = values.get("n") if isinstance(values.get("n"), int) else None
-            for name, value in values.items():
-                for where, reason in _walk(value, "$", n):
-                    # Indices are dropped so one planted field is one finding, not one per row.
-                    inner = "" if where == "$" else " " + re.sub(r"\[\d+\]", "[*]", where)
-                    grouped.setdefault((f"{table}.{name}{inner}", reason), []).append(rowid)
-    for (where, reason), rowids in grouped.items():
-        report.findings.append(Finding(where, reason, rows=len(rowids), first_rowid=rowids[0]))
-    return report
-
-
-def _rows(conn: sqlite3.Connection, table: str, names: list[str]) -> Iterator[tuple[int, dict]]:
-    """(rowid, {column: value}) for every row; row numbers for WITHOUT ROWID tables."""
-    quoted = ", ".join(f'"{c}"' for c in names)
+def expected_layout() -> dict[tuple[str, str], str | None]:
+    """``{(type, name): sql}`` of every schema object a current store has (tables, indexes)."""
+    conn = sqlite3.connect(":memory:")
     try:
-        cursor = conn.execute(f'SELECT rowid, {quoted} FROM "{table}"')
-    except sqlite3.OperationalError:
-        cursor = conn.execute(f'SELECT NULL, {quoted} FROM "{table}"')
-    for number, row in enumerate(cursor, start=1):
-        yield (number if row[0] is None else row[0]), dict(zip(names, row[1:]))
+        migrate(Database(conn))
+        return _layout(conn)
+    finally:
+        conn.close()
+
+
+def _layout(conn: sqlite3.Connection) -> dict[tuple[str, str], str | None]:
+    return {(t, n): sql for t, n, sql in conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' "
+        "AND name <> 'sqlite_sequence'")}
+
+
+class _Audit:
+    def __init__(self, conn: sqlite3.Connection, min_group: int):
+        self.conn = conn
+        self.min_group = min_group
+        self.report = AuditReport()
+        self._grouped: dict[tuple[str, str], list[int]] = {}
+
+    def run(self) -> AuditReport:
+        actual = _layout(self.conn)
+        if not any(t == "table" for t, _ in actual):
+            # An empty file opens as an empty database; "ok" would hide a wrong path.
+            raise sqlite3.DatabaseError("no tables: not a store")
+        self._check_layout(actual, expected_layout())
+        self._check_sqlite_tables()
+        checks: dict[str, Callable[[int, dict[str, Any]], None]] = {
+            "windows": lambda rowid, row: self._aggregate("windows", "window", rowid, row),
+            "lessons": lambda rowid, row: self._aggregate("lessons", "lesson", rowid, row),
+            "outbox": self._outbox,
+            "meta": self._meta,
+        }
+        for table in sorted(n for t, n in actual if t == "table"):
+            self.report.tables += 1
+            for rowid, row in self._rows(table):
+                self.report.rows += 1
+                if table in checks:
+                    checks[table](rowid, row)
+        for (where, reason), rowids in self._grouped.items():
+            self.report.findings.append(Finding(where, reason, len(rowids), rowids[0]))
+        return self.report
+
+    def _find(self, where: str, reason: str) -> None:
+        self.report.findings.append(Finding(where, reason))
+
+    def _row_finding(self, where: str, reason: str, rowid: int) -> None:
+        # Indices are dropped so one planted field is one finding, not one per row.
+        self._grouped.setdefault((re.sub(r"\[\d+\]", "[*]", where), reason), []).append(rowid)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _check_layout(self, actual: dict, expected: dict) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self._find("schema", f"store schema v{version}, this software audits v{SCHEMA_VERSION}")
+        for (kind, name), sql in sorted(actual.items()):
+            if (kind, name) not in expected:
+                self._find(f"{kind} {name}", f"{kind} not in the store schema")
+            elif _normal(sql) != _normal(expected[(kind, name)]):
+                self._find(f"{kind} {name}",
+                           f"{kind} differs from the store schema: {_normal(sql)[:160]}")
+        for kind, name in sorted(expected.keys() - actual.keys()):
+            self._find(f"{kind} {name}", f"{kind} of the store schema is missing")
+        for table in sorted(n for t, n in actual if t == "table" and ("table", n) in expected):
+            columns = [c[1] for c in self.conn.execute(f'PRAGMA table_info("{table}")')]
+            for column in columns:
+                if column not in _expected_columns(table):
+                    self._find(f"{table}.{column}", "column not in the store schema")
+
+    def _check_sqlite_tables(self) -> None:
+        tables = {n for t, n in _layout(self.conn) if t == "table"}
+        indexes = {n for t, n in _layout(self.conn) if t == "index"}
+        internal = [r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_stat%' OR name = 'sqlite_sequence'")]
+        for name in internal:
+            if name not in ("sqlite_sequence", "sqlite_stat1"):
+                self._find(f"table {name}", "SQLite statistics table this software never creates")
+        if "sqlite_sequence" in internal:
+            for rowid, name, seq in self.conn.execute(
+                    "SELECT rowid, name, seq FROM sqlite_sequence"):
+                if name not in tables or not isinstance(seq, int) or isinstance(seq, bool):
+                    self._row_finding("sqlite_sequence", f"not a counter of a store table: {name!r:.40}",
+                                      rowid)
+        if "sqlite_stat1" in internal:
+            for rowid, tbl, idx, stat in self.conn.execute(
+                    "SELECT rowid, tbl, idx, stat FROM sqlite_stat1"):
+                ok = (tbl in tables and (idx is None or idx in indexes)
+                      and isinstance(stat, str) and _STAT.fullmatch(stat))
+                if not ok:
+                    self._row_finding("sqlite_stat1", "not index statistics of the store", rowid)
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def _rows(self, table: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        names = [c[1] for c in self.conn.execute(f'PRAGMA table_info("{table}")')]
+        quoted = ", ".join(f'"{c}"' for c in names)
+        try:
+            cursor = self.conn.execute(f'SELECT rowid, {quoted} FROM "{table}"')
+        except sqlite3.OperationalError:  # WITHOUT ROWID (only a planted table can be one)
+            cursor = self.conn.execute(f'SELECT NULL, {quoted} FROM "{table}"')
+        for number, row in enumerate(cursor, start=1):
+            values = dict(zip(names, row[1:]))
+            for name, value in values.items():
+                if isinstance(value, bytes):
+                    self._row_finding(f"{table}.{name}", f"binary value ({len(value)} bytes)",
+                                      number if row[0] is None else row[0])
+            yield (number if row[0] is None else row[0]), values
+
+    def _aggregate(self, table: str, record_type: str, rowid: int, row: dict[str, Any]) -> None:
+        metrics = self._json(f"{table}.metrics", row.get("metrics"), rowid)
+        if metrics is None:
+            return
+        suppressed = row.get("suppressed")
+        record = {"type": record_type, "mode": row.get("mode"), "start": row.get("start"),
+                  "end": row.get("end"), "n": row.get("n"),
+                  "suppressed": bool(suppressed) if suppressed in (0, 1) else suppressed,
+                  "metrics": metrics}
+        try:
+            validate_record(record, self.min_group)
+        except RecordError as exc:
+            # Name the column: "$.metrics.x" lives in the metrics column, "$.n" in n.
+            head, _, rest = exc.path[2:].partition(".")
+            where = f"{table}.metrics ${'.' + rest if rest else ''}" if head == "metrics" \
+                else f"{table}.{head.split('[')[0] or 'row'}"
+            self._row_finding(where, exc.reason, rowid)
+        for column in ("created", "outbox_seq"):
+            if not _is_number(row.get(column)):
+                self._row_finding(f"{table}.{column}", "not a number", rowid)
+
+    def _outbox(self, rowid: int, row: dict[str, Any]) -> None:
+        record = self._json("outbox.record", row.get("record"), rowid)
+        if record is None or not self._record("outbox.record", record, rowid):
+            return
+        mirrors = {"kind": kind_of(record), "window_start": record["start"],
+                   "window_end": record["end"], "n": record["n"]}
+        for column, value in mirrors.items():
+            if row.get(column) != value:
+                self._row_finding(f"outbox.{column}", "does not match its record", rowid)
+        for column in ("created", "bytes", "historical"):
+            if not _is_number(row.get(column)):
+                self._row_finding(f"outbox.{column}", "not a number", rowid)
+        if row.get("sent_at") is not None and not _is_number(row["sent_at"]):
+            self._row_finding("outbox.sent_at", "not a time", rowid)
+
+    def _meta(self, rowid: int, row: dict[str, Any]) -> None:
+        key, value = row.get("key"), row.get("value")
+        for key_pattern, value_pattern in META_KEYS.items():
+            if isinstance(key, str) and re.fullmatch(key_pattern, key):
+                if not (isinstance(value, str) and re.fullmatch(value_pattern, value)):
+                    self._row_finding(f"meta.value [{key}]", "value not of the key's shape", rowid)
+                return
+        self._row_finding("meta.key", f"key not in the schema: {str(key)[:40]!r}", rowid)
+
+    def _record(self, where: str, record: dict[str, Any], rowid: int) -> bool:
+        try:
+            validate_record(record, self.min_group)
+        except RecordError as exc:
+            self._row_finding(f"{where} {exc.path}", exc.reason, rowid)
+            return False
+        return True
+
+    def _json(self, where: str, text: Any, rowid: int) -> dict[str, Any] | None:
+        """The JSON object in ``text``, strictly parsed; None (with a finding) otherwise."""
+        if not isinstance(text, str):
+            self._row_finding(where, f"not JSON text ({type(text).__name__})", rowid)
+            return None
+        try:
+            value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        except ValueError as exc:
+            self._row_finding(where, f"not valid JSON: {exc}", rowid)
+            return None
+        if not isinstance(value, dict):
+            self._row_finding(where, f"JSON {type(value).__name__}, not an object", rowid)
+            return None
+        return value
+
+
+def _expected_columns(table: str) -> list[str]:
+    conn = sqlite3.connect(":memory:")
+    try:
+        migrate(Database(conn))
+        return [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')]
+    finally:
+        conn.close()
+
+
+def _normal(sql: str | None) -> str | None:
+    return None if sql is None else " ".join(sql.split())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)

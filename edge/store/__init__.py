@@ -4,6 +4,7 @@
 record and its outbox row atomically. See :mod:`edge.store.schema` for the tables.
 """
 
+from .lock import StoreLock, StoreLocked
 from .retention import RetentionResult, apply_retention
 from .schema import SCHEMA_VERSION, SchemaError, migrate, schema_version
 from .store import RECORD_TYPES, PrivacyViolation, Store, StoreError
@@ -16,6 +17,8 @@ __all__ = [
     "SchemaError",
     "Store",
     "StoreError",
+    "StoreLock",
+    "StoreLocked",
     "apply_retention",
     "migrate",
     "schema_version",

@@ -6,7 +6,8 @@ on a filesystem that lies about fsync) or is not a database at all:
 1. The file and its ``-wal``/``-shm`` companions are **moved aside**, not deleted:
    ``edge.db`` -> ``edge.db.corrupt-20250301T081500`` (same folder), for a technician to inspect.
 2. A **fresh** store is created at the original path, so the daemon runs again at once.
-3. Whatever can still be read of the old **unsent outbox** is carried over, row by row (each
+3. Whatever can still be read of the old **unsent outbox** is salvaged row by row, one
+   statement per row so a damaged page costs only its own rows, and carried over (each
    becomes a record in the new store with a new outbox row, so the hub still gets it); rows
    that cannot be read or parsed are counted as lost. The outbox sequence of the new store
    continues after the old one's (or, when that is unreadable, starts at the current time in
@@ -40,7 +41,7 @@ class Recovery:
     problem: str
     moved_to: Path
     carried_outbox: int
-    lost_outbox: int
+    lost_outbox: int  # unreadable rows or sequence numbers (a damaged page hides whether sent)
 
 
 def integrity_problem(path: str | Path) -> str | None:
@@ -79,7 +80,8 @@ def open_store_checked(path: str | Path) -> tuple[Store, Recovery | None]:
     store = Store(path)
     carried, lost = _carry_over(moved, store)
     if carried or lost:
-        log.warning("carried %d unsent outbox rows into the fresh store, lost %d", carried, lost)
+        log.warning("carried %d unsent outbox rows into the fresh store; %d unreadable "
+                    "(sent or not: a damaged page does not say)", carried, lost)
     return store, Recovery(problem, moved, carried, lost)
 
 
@@ -127,22 +129,51 @@ def _carry_over(old_path: Path, store: Store) -> tuple[int, int]:
 
 
 def _unsent_records(old: sqlite3.Connection) -> tuple[list[tuple[dict, bool]], int]:
+    """Salvage the unsent outbox rows of a damaged file, row by row: ([(record, historical)], lost).
+
+    A damaged page makes any statement that crosses it fail, so one scan of the table (or a
+    sort of it) loses every row. Instead the rows are walked in ``seq`` order, one statement
+    per row; where that fails, the next ``seq`` is looked up on its own, so the walk always
+    moves on and a damaged page costs only its own rows. ``lost`` counts the sequence numbers
+    that could not be read (and rows whose record is not JSON); it may count numbers that
+    never held a row.
+    """
+    bounds = [_scalar(old, f"SELECT {f}(seq) FROM outbox") for f in ("min", "max")]
+    if None in bounds:  # the table's first or last page is gone: fall back to the counter
+        bounds = [1, _scalar(old, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")]
+    low, high = bounds
+    if high is None:
+        return [], 0
     records: list[tuple[dict, bool]] = []
-    lost = 0
-    try:
-        # NOT INDEXED: read the table itself, a damaged index must not hide rows.
-        cursor = old.execute(
-            "SELECT record, historical FROM outbox NOT INDEXED WHERE sent_at IS NULL ORDER BY seq"
-        )
-        for text, historical in cursor:
+    lost, seq = 0, int(low) - 1
+    while seq < high:
+        try:
+            row = old.execute(f"{_ROW} WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        except sqlite3.Error:
+            seq += 1
             try:
-                records.append((json.loads(text), bool(historical)))
-            except (TypeError, ValueError):
+                row = old.execute(f"{_ROW} WHERE seq = ?", (seq,)).fetchone()
+            except sqlite3.Error:
                 lost += 1
-    except sqlite3.Error as exc:  # the rest of the table is unreadable; keep what we have
-        log.warning("old outbox only partly readable: %s", exc)
-        lost += 1
+                continue
+            if row is None:
+                continue
+        if row is None:
+            break
+        seq, text, historical, sent_at = row
+        if sent_at is not None:
+            continue
+        try:
+            records.append((json.loads(text), bool(historical)))
+        except (TypeError, ValueError):
+            lost += 1
+    if lost:
+        log.warning("old outbox only partly readable: %d sequence numbers unreadable", lost)
     return records, lost
+
+
+# NOT INDEXED: a damaged index must not hide rows (rowid lookups are still used).
+_ROW = "SELECT seq, record, historical, sent_at FROM outbox NOT INDEXED"
 
 
 def _copy_meta(old: sqlite3.Connection, store: Store) -> None:

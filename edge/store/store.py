@@ -18,9 +18,7 @@ from typing import Any, Self
 import numpy as np
 from sqlite_utils import Database
 
-from sensors.const import MODES
-
-from edge.privacy.audit import scan_record
+from edge.privacy.records import RecordError, kind_of, validate_record
 
 from .schema import SchemaError, migrate
 
@@ -100,14 +98,15 @@ class Store:
         :param record: ``{"type", "mode", "start", "end", "n", "suppressed", "metrics"}``.
         :param historical: mark the outbox row as backlog (replayed, not live).
         :param now: creation time (unix seconds); default the current time.
-        :raises StoreError: when the record is malformed.
-        :raises PrivacyViolation: when it carries per-person or image-like data.
+        :raises PrivacyViolation: when it does not match the closed record schema
+            (:mod:`edge.privacy.records`); the message names the offending path.
         """
         record = _plain(record)
-        table, kind = _check_record(record)
-        findings = scan_record(record)
-        if findings:
-            raise PrivacyViolation("record refused: " + "; ".join(findings))
+        try:
+            validate_record(record)
+        except RecordError as exc:
+            raise PrivacyViolation(f"record refused: {exc}") from None
+        table, kind = RECORD_TYPES[record["type"]], kind_of(record)
         try:
             text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError) as exc:
@@ -188,33 +187,26 @@ class Store:
 
     # -- health ------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Fail unless this connection can write: SQLite opens a read-only file (or a file on a
+        read-only mount) silently read-only, and only the first write would say so.
+
+        :raises StoreError: naming the reason (e.g. "attempt to write a readonly database").
+        """
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM meta WHERE 0")  # a write statement that changes nothing
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: store is not writable: {exc}") from None
+
     def integrity_ok(self) -> bool:
         """Whether SQLite's full ``integrity_check`` passes."""
         rows = self.db.execute("PRAGMA integrity_check").fetchall()
         return [r[0] for r in rows] == ["ok"]
-
-
-def _check_record(record: dict[str, Any]) -> tuple[str, str]:
-    """(table, outbox kind) for a well-formed record; StoreError naming the problem otherwise."""
-    if not isinstance(record, dict):
-        raise StoreError(f"record must be a dict, got {type(record).__name__}")
-    missing = {"type", "mode", "start", "end", "n", "suppressed", "metrics"} - record.keys()
-    if missing:
-        raise StoreError(f"record lacks {', '.join(sorted(missing))}")
-    if record["type"] not in RECORD_TYPES:
-        raise StoreError(f"record type must be one of {', '.join(RECORD_TYPES)}, "
-                         f"got {record['type']!r}")
-    if record["mode"] not in MODES:
-        raise StoreError(f"record mode must be classroom or pe, got {record['mode']!r}")
-    if not isinstance(record["metrics"], dict):
-        raise StoreError("record metrics must be an object")
-    for key in ("start", "end"):
-        if not isinstance(record[key], (int, float)) or isinstance(record[key], bool):
-            raise StoreError(f"record {key} must be a number, got {record[key]!r}")
-    if record["n"] is not None and (not isinstance(record["n"], int) or record["n"] < 0):
-        raise StoreError(f"record n must be a count or null, got {record['n']!r}")
-    kind = record["mode"] if record["type"] == "window" else record["type"]
-    return RECORD_TYPES[record["type"]], kind
 
 
 def _plain(value: Any) -> Any:

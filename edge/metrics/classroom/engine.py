@@ -18,6 +18,7 @@ from edge.config.metrics import ClassroomConfig
 from edge.config.zones import ZonesConfig
 from edge.metrics.base import EngineResult
 from edge.tracking.people import TrackedPerson
+from edge.privacy.records import RATE_KEYS as RECORD_RATE_KEYS
 from edge.perception.features import Head, body_scales, head_states, legs_standing, raised_arms, shoulder_mids
 from edge.geometry.zones import ZoneGeometry
 from edge.metrics.classroom.events import HoldEvent, StandState
@@ -25,17 +26,8 @@ from edge.metrics.classroom.teacher import TeacherObserver, TeacherTally
 
 __all__ = ["RATE_KEYS", "ClassroomEngine"]
 
-# Per-person-derived values the privacy gate nulls for small groups (SPEC 3.3).
-RATE_KEYS = frozenset(
-    {
-        "hand_raise_rate",
-        "participation",
-        "standing",
-        "head_up_rate",
-        "writing_rate",
-        "activity_index",
-    }
-)
+# Per-person-derived values nulled for small groups: defined once, with the record schema.
+RATE_KEYS = RECORD_RATE_KEYS["classroom"]
 _DEFAULT_DT = 0.5  # frame interval assumed until two frames have been seen
 
 

@@ -13,6 +13,7 @@ from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
 from edge.alerts import Alert
 from edge.config import EdgeConfig, ZonesConfig
 from edge.metrics.base import EngineResult
+from edge.privacy.records import RATE_KEYS as RECORD_RATE_KEYS
 from edge.geometry.plane import FloorMap
 from edge.tracking.people import TrackedPerson
 from edge.metrics.pe.activity import MVPA, ActivityClassifier
@@ -24,18 +25,8 @@ from edge.metrics.pe.stations import StationCounters
 
 __all__ = ["RATE_KEYS", "PEEngine"]
 
-# Per-person-derived values the privacy gate nulls when a record summarises too few students.
-# Station counts come from one student each, so they are included.
-RATE_KEYS = frozenset(
-    {
-        "exercise_density_group",
-        "exercise_density_mean",
-        "mvpa_fraction",
-        "activity",
-        "hr",
-        "reps",
-    }
-)
+# Per-person-derived values nulled for small groups: defined once, with the record schema.
+RATE_KEYS = RECORD_RATE_KEYS["pe"]
 
 
 class PEEngine:
