@@ -44,7 +44,7 @@ def test_alert_goes_to_its_table_and_the_outbox_and_matches_the_wire_schema(tmp_
         assert store.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 1
     [row] = _outbox_rows(db)
     assert row.kind == "alert"
-    payload = aggregate_payload(row, NODE.id)
+    payload = aggregate_payload(row, NODE.id, "0123456789abcdef")
     assert payload["mode"] == "classroom"
     assert payload["values"] == {"alert": {"kind": "co2_high", "value": 1612.5},
                                  "suppressed": False}

@@ -190,6 +190,8 @@ def test_duplicate_msg_id_with_different_content_is_logged(tmp_path, broker, cap
         send(600.0, False)  # same id, another window: an epoch-less node reused its ids
         wait_for(lambda: hub.hub.counters["conflicts"] == 1, what="conflict counted")
     assert any("different content" in r.getMessage() for r in caplog.records)
+    wait_for(lambda: len(hub.ids()) == 1, what="the first one committed")  # batched commits
+    time.sleep(0.5)
     assert len(hub.ids()) == 1
     raw.loop_stop()
     raw.disconnect()

@@ -311,9 +311,6 @@ def test_pe_demo_shows_the_pe_view_with_time_bases_on_a_phone(tmp_path):
         daemon.kill()
 
 
-@pytest.mark.xfail(reason="since main's snapshot refuses (503) a frame where the face model still "
-                   "finds a face (issue 13), the demo video gives no picture in 60 s here; the page "
-                   "logic passed against the video before that merge", strict=False)
 def test_calibration_opens_on_the_camera_with_a_picture_and_clears_stale_errors(tmp_path):
     # The demo's two inputs: the class scene (features only, no picture) comes first.
     port = free_port()
