@@ -128,3 +128,14 @@ def test_store_refusal_names_the_path(tmp_path, metrics, path):
         validate_record(record)
     with Store(tmp_path / "edge.db") as store, pytest.raises(PrivacyViolation, match=path):
         store.write_record(record)
+
+
+def test_an_alert_about_one_student_is_not_a_suppression_breach():
+    """One student's fall (n=1) must reach the teacher: alerts carry no rates to suppress."""
+    from edge.alerts import Alert, alert_record
+    from edge.privacy.records import suppression_problem
+
+    assert suppression_problem(alert_record(Alert("fall", 10.0, count=1), "pe"), 5) is None
+    window = {"type": "window", "mode": "pe", "start": 0.0, "end": 30.0, "n": 1,
+              "suppressed": False, "metrics": {"mvpa_fraction": 0.5}}
+    assert suppression_problem(window, 5) is not None

@@ -369,7 +369,8 @@ def suppression_problem(record: dict[str, Any], min_group: int) -> tuple[str, st
     """(path, why) a valid record breaks the suppression rule (n < min_group => suppressed,
     rates null); None when it keeps it."""
     n = record.get("n")
-    if n is None or n >= min_group:
+    if n is None or n >= min_group or record.get("type") == "alert":
+        # An alert carries no rate: "1 student fell" must reach the teacher (edge.alerts).
         return None
     if record.get("suppressed") is not True:
         return "$.suppressed", f"n={n} < min_group={min_group} but the record is not suppressed"
