@@ -317,8 +317,7 @@ class OutboxPublisher:
                 self._record_acks()
 
     def _outbox_empty(self) -> bool:
-        return self._db.execute(
-            "SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1").fetchone() is None
+        return not outbox.has_undelivered(self._db)
 
     def _maybe_enforce_policy(self) -> None:
         now = time.monotonic()

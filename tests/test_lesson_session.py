@@ -78,6 +78,9 @@ def test_environment_readings_reach_window_and_lesson_records(scene, mode):
             records += session.feed(EnvironmentSample(sample.t, {"co2_ppm": next(co2),
                                                                  "lux_desk": 420.0}))
     records += session.finish()
+    # The breach is also raised at once as a real-time alert record (edge.alerts).
+    assert [r["metrics"]["alert"]["kind"] for r in records if r["type"] == "alert"] == ["co2_high"]
+    records = [r for r in records if r["type"] != "alert"]
     first, second = records[0]["metrics"]["env"], records[1]["metrics"]["env"]
     assert first["co2_ppm"] == pytest.approx(1050.0) and first["compliance"]["co2"] is True
     assert second["co2_ppm"] == pytest.approx(1750.0) and second["compliance"]["co2"] is False

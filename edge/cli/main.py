@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from edge import __version__
 
-from .common import EXIT_FAILURE, EXIT_USAGE, CliError
+from .common import EXIT_FAILURE, CliError
 
 COMMAND_GROUP = "classroom_edge.commands"
 

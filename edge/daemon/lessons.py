@@ -14,12 +14,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from edge.config import EdgeConfig, ZonesConfig
 from edge.lesson.live import LessonConflict, LiveState
 from edge.lesson.session import LessonSession, lesson_at
 from sensors.samples import Sample
+from edge.privacy.records import RecordDict
 
 from .clock import DaemonClock
 
@@ -27,7 +27,6 @@ __all__ = ["LessonRunner", "StreamSettings"]
 
 log = logging.getLogger(__name__)
 
-Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class LessonRunner:
     """
 
     def __init__(self, config: EdgeConfig, streams: dict[str, StreamSettings], clock: DaemonClock,
-                 live: LiveState, emit: Callable[[list[Record]], None]):
+                 live: LiveState, emit: Callable[[list[RecordDict]], None]):
         self.config = config
         self.mode = config.node.mode
         self.streams = dict(streams)
@@ -145,7 +144,7 @@ class LessonRunner:
         except LessonConflict:  # the page acted first: nothing to do
             pass
 
-    def _emit(self, stream: str, records: list[Record]) -> None:
+    def _emit(self, stream: str, records: list[RecordDict]) -> None:
         if not records:
             return
         for record in records:

@@ -23,12 +23,12 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from typing import Any
 
 from edge.config import StoreConfig
 from edge.lesson.live import LiveState
 from edge.store.maintenance import FreeSpaceGuard, RetentionPolicy, run_maintenance
 from edge.store import PrivacyViolation, Store, StoreError
+from edge.privacy.records import RecordDict
 
 from .heartbeat import Heartbeats
 
@@ -43,7 +43,6 @@ MAX_PENDING = 20_000  # about a week of 30 s windows of two streams: a few MB of
 PROBLEM = "store"  # the health problem's name
 _STOP = object()
 
-Record = dict[str, Any]
 
 
 class StoreWriter:
@@ -66,7 +65,7 @@ class StoreWriter:
         self.lost = 0  # windows dropped because MAX_PENDING records were waiting
         self.maintenance_runs = 0
         self.problem: str | None = None  # why the store fails now (health shows it)
-        self._pending: deque[Record] = deque()
+        self._pending: deque[RecordDict] = deque()
         self._retry_at = 0.0
 
     @property
@@ -83,7 +82,7 @@ class StoreWriter:
         """Start the writer thread."""
         self._thread.start()
 
-    def submit(self, records: list[Record]) -> None:
+    def submit(self, records: list[RecordDict]) -> None:
         """Queue records for writing (any thread)."""
         for record in records:
             self._queue.put(record)
@@ -143,7 +142,7 @@ class StoreWriter:
             return None
         return store
 
-    def _keep(self, record: Record) -> None:
+    def _keep(self, record: RecordDict) -> None:
         self._pending.append(record)
         if len(self._pending) > MAX_PENDING:
             oldest_window = next((r for r in self._pending if r["type"] == "window"), None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sensors.const import CAMERA_STATES, FEED_STATES
+from edge.privacy.records import RecordDict
 
 __all__ = [
     "CAMERA_STATES",
@@ -36,7 +37,6 @@ __all__ = [
     "LiveState",
 ]
 
-Record = dict[str, Any]
 # Records carry their times rounded to the millisecond; the lesson start here is not rounded.
 _CLOCK_ROUNDING_S = 1e-3
 _MAX_ALERTS = 50  # held for the page; every alert stays in the store
@@ -102,8 +102,8 @@ class _Lesson:
     started_at: float
     running: bool = True
     end: float | None = None
-    windows: list[Record] = field(default_factory=list)
-    record: Record | None = None
+    windows: list[RecordDict] = field(default_factory=list)
+    record: RecordDict | None = None
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "start": self.start, "end": self.end,
@@ -159,7 +159,7 @@ class LiveState:
             self._publish("lesson", self._lesson_event())
             return lesson.id
 
-    def add_window(self, record: Record) -> None:
+    def add_window(self, record: RecordDict) -> None:
         """A window record was stored: keep it for the page and push it to listeners.
 
         It joins the current lesson (also once that has ended: the last partial window is stored
@@ -180,7 +180,7 @@ class LiveState:
             del lesson.windows[:-self._max_windows]
             self._publish("window", record)
 
-    def add_alert(self, record: Record) -> dict[str, Any]:
+    def add_alert(self, record: RecordDict) -> dict[str, Any]:
         """An alert record was stored: keep it until acknowledged and push it to listeners.
 
         Returns the page's view of it: ``{"id", "kind", "t", "at", "camera", "acked", ...}`` with
@@ -224,7 +224,7 @@ class LiveState:
             self._lesson.end = end
             self._publish("lesson", self._lesson_event())
 
-    def add_lesson_record(self, record: Record) -> None:
+    def add_lesson_record(self, record: RecordDict) -> None:
         """The current lesson's record was stored (after its end): keep it for the page.
 
         The record of an earlier lesson or of another camera than the primary one is ignored.
@@ -376,11 +376,11 @@ class LiveState:
                 pass
 
     @staticmethod
-    def _belongs(record: Record, lesson: _Lesson) -> bool:
+    def _belongs(record: RecordDict, lesson: _Lesson) -> bool:
         start = record.get("start")
         return lesson.start is None or start is None or start >= lesson.start - _CLOCK_ROUNDING_S
 
-    def _shown(self, record: Record) -> bool:
+    def _shown(self, record: RecordDict) -> bool:
         """Whether the page shows ``record`` (no primary camera, or the record is its)."""
         camera = record.get("camera")
         return self.primary_camera is None or camera is None or camera == self.primary_camera

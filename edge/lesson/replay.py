@@ -22,13 +22,13 @@ from edge.store import Store
 from sensors import open_source
 from sensors.errors import SourceError
 from sensors.samples import Frame, PoseSample
+from edge.privacy.records import RecordDict
 
 __all__ = ["DEFAULT_FPS", "ReplaySettings", "ReplaySummary", "replay", "session_settings"]
 
 # Video is sampled at the daemon's default analysis rate, so a replay sees what a live camera would.
 DEFAULT_FPS: float = CameraConfig.model_fields["analyse_fps"].default
 
-Record = dict[str, Any]
 
 
 @dataclass
@@ -98,7 +98,7 @@ def replay(
     *,
     mode: str | None = None,
     store: Store | None = None,
-    emit: Callable[[Record], None] | None = None,
+    emit: Callable[[RecordDict], None] | None = None,
     fps: float | None = DEFAULT_FPS,
     perception: Perception | None = None,
 ) -> ReplaySummary:
@@ -115,7 +115,7 @@ def replay(
     started = time.perf_counter()
     summary = ReplaySummary(source=spec, mode=mode or "")
 
-    def output(records: list[Record]) -> None:
+    def output(records: list[RecordDict]) -> None:
         for record in records:
             if store is not None:
                 store.write_record(record)

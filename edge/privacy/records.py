@@ -29,6 +29,7 @@ from edge.config.zones import MAX_STATIONS
 
 __all__ = [
     "KINDS",
+    "RecordDict",
     "RATE_KEYS",
     "RECORD_SCHEMA_VERSION",
     "RecordError",
@@ -141,12 +142,15 @@ class ComplianceShare(Closed):
     lux_board: Share | None = None
 
 
+EnvAlertKind = Literal["co2_high", "lux_desk_low", "lux_board_low", "sensor_stuck", "sensor_stale",
+                       "out_of_range"]
+
+
 class EnvAlert(Closed):
     """One environment alert of a window: a breach (with its value), a stale/stuck sensor, or
     out-of-range readings (with their count). Several may occur in one window."""
 
-    kind: Literal["co2_high", "lux_desk_low", "lux_board_low", "sensor_stuck", "sensor_stale",
-                  "out_of_range"]
+    kind: EnvAlertKind
     quantity: Quantity
     value: _num(-1e6, 1e6) | None = None
     count: Count | None = None
@@ -155,7 +159,7 @@ class EnvAlert(Closed):
 class EnvAlertCount(Closed):
     """Lesson summary of an alert kind: in how many windows it occurred."""
 
-    kind: EnvAlert.model_fields["kind"].annotation  # type: ignore[valid-type]  # same kinds
+    kind: EnvAlertKind
     windows: Count
 
 
@@ -329,6 +333,11 @@ class Record(Closed):
     rolled_up: Annotated[int, Field(ge=2, le=MAX_EVENTS)] | None = None
     demo: bool | None = None
     camera: ConfigName | None = None  # the stream a daemon record comes from
+
+
+# A record as the engines build it and the store, the page and sync pass it on: plain JSON,
+# valid against :class:`Record` (checked where it is stored: :func:`validate_record`).
+RecordDict = dict[str, Any]
 
 
 class RecordError(ValueError):

@@ -27,6 +27,7 @@ from .store import Store, StoreError
 from .schema import EPOCH_KEY
 
 __all__ = [
+    "has_undelivered",
     "OutboxError",
     "OutboxRow",
     "OutboxStats",
@@ -162,6 +163,11 @@ def unsent_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[O
         (after_seq, limit),
     ).fetchall()
     return [OutboxRow(seq, kind, record, bool(hist)) for seq, kind, record, hist in rows]
+
+
+def has_undelivered(conn: sqlite3.Connection) -> bool:
+    """Whether any row still waits for delivery (``sent_at`` NULL)."""
+    return conn.execute("SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1").fetchone() is not None
 
 
 def mark_sent(conn: sqlite3.Connection, seqs: Iterable[int], when: float | None = None) -> int:
