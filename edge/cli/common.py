@@ -33,11 +33,13 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 
-def config_from_args(args: argparse.Namespace) -> EdgeConfig:
+def config_from_args(args: argparse.Namespace, *, writes_state: bool = False) -> EdgeConfig:
     """Load the config every command resolves the same way (:func:`edge.config.resolve_config`),
-    plus EDGE__ overrides. Unless the user named it with ``--config``, say on stderr which file
-    it was (or that the defaults are used). ``args.config`` is set to that file (None for
-    defaults), so commands that save into the config (zones) save where they read, and
+    plus EDGE__ overrides. A file found without ``--config`` (``$EDGE_CONFIG``, the installed
+    one) is named on stderr, and so are the built-in defaults for a command that ``writes_state``
+    (tokens under the default state directory must never be a surprise); otherwise nothing is
+    said, so an error stays one line. ``args.config`` is set to that file (None for defaults),
+    so commands that save into the config (zones) save where they read, and
     ``args.config_source`` to the :class:`~edge.config.ConfigSource`.
 
     :raises CliError: (usage) when the config is invalid.
@@ -45,7 +47,7 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
     source = resolve_config(getattr(args, "config", None))
     args.config = None if source.path is None else str(source.path)
     args.config_source = source
-    if source.origin != "--config":
+    if source.origin not in ("--config", "defaults") or (source.origin == "defaults" and writes_state):
         print(f"config: {source.describe()}", file=sys.stderr)
     try:
         return load_config(source.path)

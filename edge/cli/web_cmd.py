@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    config = config_from_args(args, writes_state=True)
     try:
         if args.rotate:
             roles = (TEACHER, TECHNICIAN) if args.rotate == "all" else (args.rotate,)
