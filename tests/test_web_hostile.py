@@ -226,7 +226,18 @@ def test_in_a_real_browser_no_token_in_history_and_no_cross_port_forgery(site, t
         browser.goto(f"{site.base}/?token={token}")
         browser.wait_for(f"location.href === '{site.base}/' && document.readyState === "
                          "'complete'", 15)
-        entries = browser.send("Page.getNavigationHistory")["entries"]
+        # The login's history rewrite may still be settling: DevTools then answers "Not attached
+        # to an active page" for a moment; ask again rather than fail on that race.
+        for _ in range(20):
+            try:
+                entries = browser.send("Page.getNavigationHistory")["entries"]
+                break
+            except RuntimeError as exc:
+                if "Not attached" not in str(exc):
+                    raise
+                time.sleep(0.25)
+        else:
+            pytest.fail("DevTools never attached to the page after the login")
         assert entries and not any(token in e["url"] for e in entries), entries
         started = browser.evaluate(
             "fetch('/api/lesson/start', {method: 'POST'}).then(r => r.status)")
