@@ -79,9 +79,13 @@ def movenet_results(model: MoveNet, coco_dir: Path) -> tuple[list[dict], list[in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path)
+    parser.add_argument("model", type=Path, nargs="?")
     parser.add_argument("--long-sides", default="256,384,512")
     args = parser.parse_args()
+    if args.model is None or not args.model.is_file():
+        # `make bench` runs every script: without the converted file there is nothing to measure.
+        print("skipped: needs the ONNX file that models/convert/movenet_multipose.py writes")
+        return
     if not (COCO_DIR / ANNOTATIONS).is_file() or not CLASS_PHOTO.is_file():
         raise SystemExit(f"needs {COCO_DIR} and {CLASS_PHOTO}")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; one thread each")
