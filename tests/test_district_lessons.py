@@ -187,3 +187,57 @@ def test_lessons_and_trends_refuse_bad_input(client):
     assert client.get("/api/trends?weeks=1000", headers=district).status_code == 422
     # the hub keeps serving after refusals
     assert client.get("/api/trends?weeks=1", headers=district).status_code == 200
+
+
+def test_page_shows_lessons_today_and_weekly_trends(tmp_path, lessons):
+    url = str(tmp_path / "hub.db")
+    fill(url, "", tmp_path, lessons)
+    app = create_app(lambda: open_store(url), TOKENS, 5)
+    browser = Browser(tmp_path / "profile")
+    try:
+        with serve(app, LiveState("classroom")) as base:
+            browser.goto(f"{base}/")
+            browser.wait_for("typeof start === 'function'", 10)
+            browser.evaluate(f"document.getElementById('token').value = '{TOKENS.district}';"
+                             "document.getElementById('login').requestSubmit()")
+            browser.wait_for("document.querySelectorAll('#lessons tbody tr').length === 4 && "
+                             "document.querySelectorAll('#charts figure').length === 4", 20)
+            rows = browser.evaluate(
+                "[...document.querySelectorAll('#lessons tbody tr')].map(r => "
+                "[...r.cells].map(c => [c.textContent, c.className]))")
+            lecture, pe_met, small, pe_low = rows
+            assert [lecture[0][0], lecture[1][0], lecture[4][0]] == [
+                "s1", "r101", "lecture (Rt 1.00, Ch 0.00)"]
+            participation = lessons["lecture"]["metrics"]["participation"]
+            assert lecture[5][0] == f"{round(participation * 100)} %"
+            assert pe_met[7][1] == "num met" and "✓ met" in pe_met[7][0]
+            assert pe_met[8][1] == "num notmet"  # individual density under 50 %
+            assert pe_low[7][1] == "num notmet" and "✗ not met" in pe_low[7][0]
+            assert small[5] == ["suppressed (small group)", "suppressed"]
+            charts = browser.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('#charts figure')].map(f => "
+                "[f.dataset.metric, [...f.querySelectorAll('polyline')].map(p => "
+                "[p.dataset.group, p.getAttribute('points').split(' ').length])]))")
+            # 8 weeks shown: s1 taught this week only; s2 in weeks -5, -2, -1 (and PE now)
+            assert charts["participation"] == [["s1", 1], ["s2", 3]]
+            assert charts["density_group"] == [["s1", 1], ["s2", 1]]
+            assert browser.evaluate(
+                "document.querySelectorAll('#charts figure[data-metric=density_group] "
+                "line.target').length") == 1
+            counts = browser.evaluate(
+                "[...document.querySelectorAll('#counts tbody tr')].map(r => "
+                "[...r.cells].map(c => c.textContent))")
+            assert counts[0][0] == "s1" and counts[0][-1] == "4 (100 %)"
+            assert counts[1][0] == "s2" and counts[1][1:] == [
+                "-", "-", "1", "-", "-", "1", "1", "1 (0 %)"]
+            browser.screenshot(tmp_path / "district_lessons_en.png")
+            browser.evaluate("document.getElementById('lang').click()")
+            browser.wait_for("document.querySelector('#lessons tbody tr').cells[4].textContent"
+                             ".startsWith('讲授型')", 5)
+            browser.wait_for("document.querySelector('#charts figcaption').textContent "
+                             "=== '参与度'", 5)
+            browser.screenshot(tmp_path / "district_lessons_zh.png")
+            assert browser.console_errors() == []
+            print("screenshots:", tmp_path)
+    finally:
+        browser.close()
