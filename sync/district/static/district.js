@@ -13,7 +13,9 @@ const TEXT = {
        classroom: "classroom", pe: "PE", lecture: "lecture", practice: "practice",
        dialogue: "dialogue", mixed: "mixed", suppressed: "suppressed (small group)",
        met: "met", notMet: "not met", noLessons: "no lessons", target: "target",
-       lessonsPerWeek: "Lessons per week (share of PE lessons meeting 75 %)"},
+       lessonsPerWeek: "Lessons per week (share of PE lessons meeting 75 %)",
+       fall: "fall", hr_high: "heart rate high", hr_contact_lost: "heart-rate band lost",
+       co2_high: "CO2 high", camera_lost: "camera lost", students: "student(s)"},
   zh: {title: "区域看板", token: "令牌", signin: "登录", nodes: "设备", school: "学校",
        room: "教室", node: "设备", state: "状态", seen: "最后在线", backlog: "待发送",
        alerts: "告警", time: "时间", alert: "告警", online: "在线", offline: "离线",
@@ -25,7 +27,9 @@ const TEXT = {
        classroom: "课堂", pe: "体育", lecture: "讲授型", practice: "练习型",
        dialogue: "对话型", mixed: "混合型", suppressed: "人数过少，已隐藏",
        met: "达标", notMet: "未达标", noLessons: "无课程", target: "目标",
-       lessonsPerWeek: "每周课时（体育课达到 75% 的比例）"},
+       lessonsPerWeek: "每周课时（体育课达到 75% 的比例）",
+       fall: "跌倒", hr_high: "心率过高", hr_contact_lost: "心率带脱落",
+       co2_high: "CO2 过高", camera_lost: "摄像头离线", students: "名学生"},
 };
 let lang = localStorage.getItem("district-lang") || "en";
 let token = sessionStorage.getItem("district-token") || "";
@@ -53,7 +57,15 @@ function cell(row, text, cls) {
 
 function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : "-"; }
 
+// An edge alert (values.alert = {kind, count, value, camera}) reads as words; anything else
+// the hub stored is shown generically, key by key.
 function alertText(values) {
+  const a = values.alert;
+  if (a && typeof a === "object" && a.kind) {
+    return [t(a.kind), a.count != null ? a.count + " " + t("students") : null,
+            a.value != null ? a.value : null, a.camera || null].filter((x) => x !== null)
+      .join(", ");
+  }
   return Object.entries(values).filter(([k]) => k !== "suppressed")
     .map(([k, v]) => k + ": " + (typeof v === "object" ? JSON.stringify(v) : v)).join(", ");
 }
