@@ -4,8 +4,8 @@ Fills a fresh SQLite hub store (``--store postgresql://...`` for PostgreSQL, fre
 dropped afterwards) with a district's lesson aggregates: ``--rooms`` rooms over 10 schools,
 ``--per-day`` lessons per room per school day for ``--weeks`` weeks, each the real payload of a
 generated classroom lesson (LessonSession, the edge store's outbox, ``sync.payloads``) under its
-own node, time and msg_id. Then times each query ``--repeat`` times (process CPU and wall time, median)
-for the district token and for one school token, and prints the load average beside it.
+own node, time and msg_id. Then times each query ``--repeat`` times (median process CPU and
+wall time) for the district token and for one school token, and prints the load average.
 
 Usage: ``python bench/district.py [--rooms 100] [--per-day 6] [--weeks 8] [--store URL]``
 """
@@ -98,9 +98,9 @@ def main() -> None:
             total = fill(store, _payload(Path(tmp)), args.rooms, args.per_day, args.weeks)
             today = dt.date.today()
             for scope in (Scope("district"), Scope("school", "s1")):
-                day = cost_ms(lambda: lessons.lessons_on(store, scope, today), args.repeat)
+                day = cost_ms(lambda s=scope: lessons.lessons_on(store, s, today), args.repeat)
                 shown = len(lessons.lessons_on(store, scope, today)["lessons"])
-                trend = cost_ms(lambda: lessons.trends(store, scope, 8, today), args.repeat)
+                trend = cost_ms(lambda s=scope: lessons.trends(store, s, 8, today), args.repeat)
                 print(f"{scope.role:8s} {total} lessons stored: /api/lessons {shown} rows {day}; "
                       f"/api/trends 8 weeks {trend} (load {os.getloadavg()[0]:.1f})")
         finally:

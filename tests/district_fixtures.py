@@ -13,8 +13,7 @@ from pathlib import Path
 
 from edge.config import EdgeConfig, NodeConfig, ZonesConfig
 from edge.lesson.session import LessonSession
-from edge.store import Store
-from edge.store import outbox
+from edge.store import Store, outbox
 from sensors.samples import EnvironmentSample
 from sync.hub import Hub
 from sync.hub_store import HubStore

@@ -9,6 +9,7 @@ out here from the records themselves, never read back from the code under test.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -176,6 +177,33 @@ def test_weekly_trends_per_school_and_per_room(client, lessons):
     assert got == expected_trends(lessons, "s1") and {room for room, _ in got} == {"r101", "r102"}
     longer = client.get("/api/trends?weeks=8", headers=auth(TOKENS.district)).json()
     assert sum(r["lessons"] for r in longer["rows"]) == 8
+    back = TODAY - dt.timedelta(weeks=5)
+    old = client.get(f"/api/trends?weeks=1&until={back}", headers=auth(TOKENS.district)).json()
+    year, week, _ = back.isocalendar()
+    assert [(r["school"], r["week"], r["lessons"]) for r in old["rows"]] == [
+        ("s2", f"{year}-W{week:02d}", 1)]
+
+
+def test_days_are_the_hubs_local_days(tmp_path, lessons, monkeypatch):
+    """A lesson from 00:30 to 01:15 in Beijing (16:30 UTC the day before) is on the Beijing day."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        url = str(tmp_path / "hub.db")
+        store = open_store(url)
+        edge_node(tmp_path, "s1", "r101").deliver(
+            store, [at(lessons["lecture"], local_ts(TODAY, 0.5), 45 * 60.0)])
+        store.close()
+        client = TestClient(create_app(lambda: open_store(url), TOKENS, 5))
+        day = client.get(f"/api/lessons?day={TODAY}", headers=auth(TOKENS.district)).json()
+        assert (day["tz"], day["utc_offset_s"]) == ("CST", 8 * 3600)
+        assert len(day["lessons"]) == 1
+        assert dt.datetime.fromtimestamp(day["lessons"][0]["start"], dt.UTC).hour == 16
+        before = client.get(f"/api/lessons?day={YESTERDAY}", headers=auth(TOKENS.district))
+        assert before.json()["lessons"] == []
+    finally:
+        monkeypatch.undo()  # the test process's own zone again, before anything else runs
+        time.tzset()
 
 
 def test_lessons_and_trends_refuse_bad_input(client):

@@ -237,7 +237,7 @@ def test_an_edge_fall_alert_reaches_the_page_within_2s(tmp_path, broker):
         db = tmp_path / "state" / "edge.db"
         wait_for(lambda: bool(_stored_alerts(db)), 60, "the edge storing its fall alert")
         seq, created = _stored_alerts(db)[0]
-        alert = "document.querySelector('#alerts tr[data-msg-id$=\":%d\"]')" % seq
+        alert = f"document.querySelector('#alerts tr[data-msg-id$=\":{seq}\"]')"
         browser.wait_for(f"{alert} !== null", 10)
         shown = time.time()
         latency = shown - created

@@ -202,7 +202,8 @@ def trends(store: HubStore, scope: Scope, weeks: int, until: dt.date) -> dict[st
     group_by = "school" if scope.role == "district" else "room"
     groups: dict[tuple[str, str], list[_Lesson]] = defaultdict(list)
     for lesson in _fetch(store, scope, start, end):
-        groups[(getattr(lesson, group_by), _iso_week(dt.date.fromtimestamp(lesson.end)))].append(lesson)
+        week = _iso_week(dt.date.fromtimestamp(lesson.end))
+        groups[(getattr(lesson, group_by), week)].append(lesson)
     week_names = [_iso_week(first + dt.timedelta(weeks=k)) for k in range(weeks)]
     return {"weeks": week_names, "group_by": group_by, **hub_zone(),
             "targets": {"group": TARGET_GROUP, "individual": TARGET_INDIVIDUAL},
