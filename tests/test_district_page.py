@@ -6,8 +6,10 @@ in headless Chromium. Screenshots go to the test's tmp dir, never into the repos
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,9 +20,13 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fixtures import Browser, serve
 
+from edge.config import ZonesConfig
+from edge.config.zones_file import save_zones
 from edge.lesson.live import LiveState
 from sync.district.app import DistrictTokens, create_app, load_tokens
 from sync.hub_store import open_store
+from tests.daemon_process import Daemon, daemon_config
+from tests.pe_scenegen import make_pe_scene
 from tests.ports import free_port
 from tests.sync_fixtures import NODE_KEY, HubRunner, make_store, wait_for
 
@@ -166,3 +172,95 @@ def test_edge_hub_web_serves_the_api_and_refuses_bad_arguments(tmp_path, broker)
     finally:
         hub.terminate()
         assert hub.wait(15) == 0
+
+
+def _fall_scene(path: Path) -> dict:
+    """The generated PE lesson from 142 s to 160 s (one student falls while running at ~150 s),
+    re-timed from 0 so the daemon meets the fall about 9 s after it starts playing."""
+    scene = make_pe_scene(seed=0, duration=170.0)
+    start = 142.0
+    scene.poses = [dataclasses.replace(s, t=round(s.t - start, 3)) for s in scene.poses
+                   if start <= s.t < 160.0]
+    scene.heart = [dataclasses.replace(s, t=round(s.t - start, 3)) for s in scene.heart
+                   if start <= s.t < 160.0]
+    scene.write_jsonl(path)
+    return scene.header
+
+
+def _stored_alerts(db: Path) -> list[tuple[int, float]]:
+    """(seq, created) of the alert rows the edge has stored in its outbox."""
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        try:
+            return conn.execute("SELECT seq, created FROM outbox WHERE kind = 'alert' "
+                                "ORDER BY seq").fetchall()
+        except sqlite3.OperationalError:  # the daemon has not created its tables yet
+            return []
+
+
+def test_an_edge_fall_alert_reaches_the_page_within_2s(tmp_path, broker):
+    """`edge run` (PE, a generated lesson with a fall) -> its outbox and publisher -> Mosquitto
+    -> `edge hub --web` -> the page in headless Chromium, timed from the edge's stored time."""
+    scene = tmp_path / "gym.jsonl"
+    header = _fall_scene(scene)
+    web_port, hub_port = free_port(), free_port()
+    # Not a demo: the lesson starts from the timetable, as in a school (all day, every day).
+    timetable = ('[[lessons.timetable]]\nstart = "00:00"\nend = "23:59"\n'
+                 "weekdays = [1, 2, 3, 4, 5, 6, 7]\n")
+    config = daemon_config(tmp_path, f'[cameras.gym]\nsource = "{scene}"\n', web_port,
+                           timetable)
+    text = config.read_text().replace(
+        "[node]\n", '[node]\nmode = "pe"\ndistrict = "d1"\nschool = "s1"\nroom = "gym"\n'
+        f'id = "n7"\nage = {header["age"]}\n', 1).replace("demo = true", "demo = false")
+    config.write_text(text.replace("[mqtt]\nenabled = false",
+                                   f'[mqtt]\nenabled = true\nbroker = "{broker.url}"'))
+    save_zones(config, ZonesConfig.model_validate(header["zones"]))  # the field's calibration
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"district": TOKENS.district, "schools": TOKENS.schools}))
+    hub = subprocess.Popen([str(Path(sys.executable).with_name("edge")), "hub", "--broker",
+                            broker.url, "--store", str(tmp_path / "hub.db"), "--web",
+                            f"127.0.0.1:{hub_port}", "--tokens", str(tokens)], cwd=ROOT)
+    browser = Browser(tmp_path / "profile")
+    daemon = None
+    try:
+        base = f"http://127.0.0.1:{hub_port}"
+        wait_for(lambda: _answers(f"{base}/"), 30, "edge hub --web")
+        browser.goto(f"{base}/")
+        browser.wait_for("typeof start === 'function'", 10)
+        browser.evaluate(f"document.getElementById('token').value = '{TOKENS.schools['s1']}';"
+                         "document.getElementById('login').requestSubmit()")
+        browser.wait_for("document.getElementById('main').hidden === false", 10)
+        daemon = Daemon(config, web_port)
+        row = "document.querySelector('#nodes tr[data-node=\"d1/s1/gym/n7\"]')"
+        browser.wait_for(f"{row} && {row}.cells[3].className === 'online'", 30)
+        db = tmp_path / "state" / "edge.db"
+        wait_for(lambda: bool(_stored_alerts(db)), 60, "the edge storing its fall alert")
+        seq, created = _stored_alerts(db)[0]
+        alert = f"document.querySelector('#alerts tr[data-msg-id$=\":{seq}\"]')"
+        browser.wait_for(f"{alert} !== null", 10)
+        shown = time.time()
+        latency = shown - created
+        print(f"fall alert: stored at the edge -> on the page {latency:.2f} s "
+              f"(load {os.getloadavg()[0]:.2f})")
+        assert browser.evaluate(f"{alert}.cells[2].textContent") == "fall, 1 student(s)"
+        assert latency <= 2.0
+        browser.screenshot(tmp_path / "district_edge_fall.png")
+        browser.evaluate(f"{alert}.querySelector('button').click()")
+        browser.wait_for(f"{alert}.cells[3].className === 'acked'", 5)
+        assert browser.console_errors() == []
+        print("screenshots:", tmp_path)
+    finally:
+        browser.close()
+        if daemon is not None:
+            daemon.kill()
+        hub.terminate()
+        hub.wait(15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False

@@ -7,6 +7,7 @@ second, so a new alert or a node going offline shows within ~1 s of the hub stor
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import threading
@@ -16,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from sync.hub_store import HubStore
 
-from . import queries
+from . import lessons, queries
 from .queries import Scope
 
 __all__ = ["DistrictTokens", "create_app", "load_tokens"]
@@ -77,6 +78,7 @@ def _scope(request: Request, creds: Credentials) -> Scope:
 
 
 Allowed = Annotated[Scope, Depends(_scope)]
+Weeks = Annotated[int, Query(ge=1, le=lessons.MAX_WEEKS)]
 
 
 class AckRequest(BaseModel):
@@ -115,6 +117,20 @@ def create_app(open_store: Callable[[], HubStore], tokens: DistrictTokens,
         """Newest alert aggregates in scope, with acknowledgement."""
         with lock:
             return queries.alerts(store, allowed, since)
+
+    @app.get("/api/lessons")
+    def lessons_of_day(allowed: Allowed, day: dt.date | None = None) -> dict[str, Any]:
+        """Lessons in scope that ended on ``day`` (YYYY-MM-DD, hub local time; default today)."""
+        with lock:
+            return lessons.lessons_on(store, allowed, day or dt.date.today())
+
+    @app.get("/api/trends")
+    def weekly_trends(allowed: Allowed, weeks: Weeks = 8,
+                      until: dt.date | None = None) -> dict[str, Any]:
+        """Per ISO week up to the one holding ``until`` (default today): per school, or per
+        room for a school token."""
+        with lock:
+            return lessons.trends(store, allowed, weeks, until or dt.date.today())
 
     @app.post("/api/alerts/ack")
     def acknowledge(body: AckRequest, allowed: Allowed) -> dict[str, Any]:
