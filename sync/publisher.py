@@ -98,7 +98,7 @@ class OutboxPublisher:
         self._client: mqtt.Client | None = None
         self._connected = False
         self._next_policy = self._next_health = 0.0
-        self._aliases: dict[str, int] = {}
+        self._aliases: dict[str, Properties] = {}  # topic -> its Topic Alias properties
         self._alias_max = 0
         self.session = 0
         self.counters = {"published": 0, "acked": 0, "confirmed": 0, "republished": 0,
@@ -254,12 +254,14 @@ class OutboxPublisher:
 
     def _aliased(self, topic: str) -> tuple[str, Properties]:
         """MQTT 5 Topic Alias: after the first message a topic costs 3 bytes, not ~40."""
-        alias = self._aliases.get(topic)
-        if alias is not None:
-            return "", publish_properties(TopicAlias=alias)
+        # One Properties object per alias and connection (paho only packs it): building one per
+        # message was a tenth of the publisher's CPU per row.
+        props = self._aliases.get(topic)
+        if props is not None:
+            return "", props
         if len(self._aliases) < self._alias_max:
-            alias = self._aliases[topic] = len(self._aliases) + 1
-            return topic, publish_properties(TopicAlias=alias)
+            props = self._aliases[topic] = publish_properties(TopicAlias=len(self._aliases) + 1)
+            return topic, props
         return topic, publish_properties()
 
     def _outbox_empty(self) -> bool:
