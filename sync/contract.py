@@ -147,7 +147,8 @@ class _Strict(BaseModel):
 
 # The fast path's envelope: each field as strict as (or stricter than) its JSON Schema above.
 # Strict mode: no coercion ("1" is not 1, true is not 1); no NaN or infinity anywhere.
-_FastTime = Annotated[float, Field(ge=_TIME["minimum"], le=_TIME["maximum"], allow_inf_nan=False)]
+_FastTime = Annotated[float, Field(ge=_TIME["minimum"], le=_TIME["maximum"],
+                                   allow_inf_nan=False)]
 _FastCounter = Annotated[int, Field(ge=_COUNTER["minimum"], le=_COUNTER["maximum"])]
 
 
@@ -160,7 +161,7 @@ class _FastQuality(_Strict):
     coverage: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     sources_ok: bool | None = None
     # No "| None": the schema has no null here; the default only means "may be absent".
-    rolled_up: Annotated[int, Field(ge=2, le=_COUNTER["maximum"])] = None  # type: ignore[assignment]
+    rolled_up: Annotated[int, Field(ge=2, le=_COUNTER["maximum"])] = None  # type: ignore
 
 
 @cache
