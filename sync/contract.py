@@ -170,7 +170,8 @@ def _fast_adapter(kind: str) -> TypeAdapter:
     model = create_model(
         f"FastAggregate_{kind}", __base__=_Strict,
         # "schema" would shadow BaseModel.schema(): the field takes the wire name as its alias.
-        schema_=(Literal[schema_id(f"agg.{kind}")], Field(alias="schema")),  # type: ignore[valid-type]
+        schema_=(Literal[schema_id(f"agg.{kind}")],  # type: ignore[valid-type]
+                 Field(alias="schema")),
         msg_id=(Annotated[str, StringConstraints(pattern=MSG_ID_PATTERN)], ...),
         seq=(_FastCounter, ...),
         mode=(Mode, None),
