@@ -8,7 +8,7 @@ Starts its own Mosquitto on a free port, then in the same run:
 3. ours, ``delivery = "hub"`` (default): the same drain with a real ``edge hub`` process
    (SQLite hub store) subscribed, done only when hub receipts cover every row: the cost of
    end-to-end confirmation (receipt handling, a second SQLite update per row, the hub's
-   commit latency);
+   commit latency); the hub process's CPU time over the drain is printed per message;
 4. bytes per classroom-hour: 120 windows of 30 s + one lesson record, counted as MQTT 5
    packets (fixed header, topic, packet id, properties, payload, PUBACK) plus keepalive pings,
    periodic health messages and one receipt per window (upper bound: the hub batches).
@@ -134,6 +134,12 @@ def hour_bytes(topics: NodeTopics) -> tuple[int, int]:
     return agg + other, agg
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def drain_rate(path: Path, url: str, delivery: str) -> tuple[float, float, bool]:
     """(records/s, publisher CPU seconds, drained) of draining a fresh RECORDS-row outbox."""
     db = make_store(path)
@@ -172,7 +178,9 @@ def main() -> None:
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 time.sleep(2.0)  # connected and subscribed
+                hub_cpu = process_cpu_s(hub.pid)
                 hub_mode = drain_rate(Path(tmp) / "hub-mode.db", broker.url, "hub")
+                hub_cpu = process_cpu_s(hub.pid) - hub_cpu
             finally:
                 hub.terminate()
                 hub.wait(10)
@@ -187,6 +195,8 @@ def main() -> None:
                                        ("delivery=hub (receipts)", hub_mode)):
         print(f"  {name:<24}: {rate:8.0f} records/s  ({rate / raw:.0%} of raw; target >= 25%)"
               f"  {cpu * 1000 / RECORDS:.3f} CPU s/1k records, drained={drained}")
+    print(f"  hub process (edge hub)  : {hub_cpu * 1000 / RECORDS:.3f} CPU ms per message "
+          "(parse, validate, SQLite insert, commit, receipts)")
     print(f"  receipts vs PUBACK only : {hub_mode[0] / broker_mode[0]:.0%} of the PUBACK-mode "
           f"rate, {hub_mode[1] / broker_mode[1]:.2f}x its CPU time")
     print(f"  wire per class-hour : {total / 1024:8.1f} KB  (aggregates {agg / 1024:.1f} KB; "

@@ -33,7 +33,7 @@ from edge.config import MqttConfig
 from sensors.untrusted_json import UntrustedJson, loads_bounded
 
 from .connection import make_client, reconnect_backoff
-from .contract import payload_problem, validator
+from .contract import payload_problem, schema_id, validator
 from .hub_store import HubStore, StoreError
 from .receipts import ReceiptBatch
 from .topics import AGG_KINDS, ParsedTopic, parse_topic, subscription
@@ -256,8 +256,10 @@ class Hub:
     def _ingest_aggregate(self, parsed: ParsedTopic, kind: str, data: dict[str, Any]) -> None:
         if kind not in AGG_KINDS:
             raise Rejected(f"unknown aggregate kind {kind[:40]!r}")
-        _validate(f"agg.{kind}", data)
-        if (problem := payload_problem(data)) is not None:  # closed values, finite numbers
+        if data.get("schema") != schema_id(f"agg.{kind}"):  # the payload's kind is the topic's
+            raise Rejected(f"schema {str(data.get('schema'))[:60]!r} on topic agg/{kind}")
+        # The whole contract (schema, finite numbers, closed values), validated once.
+        if (problem := payload_problem(data)) is not None:
             raise Rejected(problem)
         epoch, seq = _msg_id_parts(parsed, data)
         window = data["window"]

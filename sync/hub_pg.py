@@ -7,18 +7,30 @@ whole months (instant, no vacuum), the page's indexes are declared on the parent
 on every partition. PostgreSQL requires the partition key in every unique key, so the key is
 ``(msg_id, window_start)``: a msg_id always names the same window, so it is still one row
 per msg_id.
+
+A hub store made before partitioning has a plain ``aggregates`` table: the first worker that
+starts moves it into the partitioned layout (:meth:`MonthlyPartitions.migrate_plain`, inside
+the worker's start-up transaction and advisory lock, so it happens once, entirely or not at
+all, while the other workers wait).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import logging
 import re
 from typing import Any
 
-__all__ = ["MonthlyPartitions", "create_views", "month_bounds"]
+__all__ = ["MigrationError", "MonthlyPartitions", "create_views", "month_bounds"]
+
+log = logging.getLogger(__name__)
 
 _PARTITION = re.compile(r"_y(\d{4})m(\d{2})$")
+
+
+class MigrationError(Exception):
+    """A plain aggregates table that cannot be moved into partitions (the text says why)."""
 
 
 def month_bounds(ts: float) -> tuple[int, int, float, float]:
@@ -47,6 +59,55 @@ class MonthlyPartitions:
             "window_start DOUBLE PRECISION NOT NULL, window_end DOUBLE PRECISION, "
             "payload TEXT NOT NULL, received DOUBLE PRECISION NOT NULL, "
             "UNIQUE (msg_id, window_start)) PARTITION BY RANGE (window_start)")
+
+    def migrate_plain(self) -> int | None:
+        """Move a plain (pre-partitioning) table into the partitioned layout, ids and rows kept.
+
+        Call inside a transaction with the start-up advisory lock held, before
+        :meth:`create_parent` and the indexes. Returns the rows moved, None when the table is
+        not a plain one (new store, or migrated already).
+
+        :raises MigrationError: when rows cannot be placed (no ``window_start``) or the copy
+            does not match; the transaction must then be rolled back.
+        """
+        found = self._conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+                                   (self._table,)).fetchone()
+        if found is None or found[0] != "r":
+            return None
+        old = f"{self._table}_unpartitioned"
+        unplaceable = self._conn.execute(
+            f"SELECT count(*) FROM {self._table} WHERE window_start IS NULL").fetchone()[0]
+        if unplaceable:
+            raise MigrationError(f"{self._table}: {unplaceable} rows have no window_start, so "
+                                 "no monthly partition; give them one, then start the hub again")
+        self._conn.execute(f"ALTER TABLE {self._table} RENAME TO {old}")
+        # Its indexes keep their names and would make the parent's CREATE INDEX IF NOT EXISTS
+        # a no-op; stores from before store epochs lack epoch and seq.
+        self._conn.execute(f"DROP INDEX IF EXISTS {self._table}_node_window, "
+                           f"{self._table}_kind_window")
+        self._conn.execute(f"ALTER TABLE {old} ADD COLUMN IF NOT EXISTS epoch TEXT NOT NULL "
+                           "DEFAULT '', ADD COLUMN IF NOT EXISTS seq BIGINT")
+        self.create_parent()
+        months = self._conn.execute(
+            f"SELECT min(window_start) FROM {old} GROUP BY "
+            "date_trunc('month', to_timestamp(window_start) AT TIME ZONE 'UTC')").fetchall()
+        for (window_start,) in months:
+            self.ensure(window_start)
+        columns = "id, msg_id, node, kind, epoch, seq, window_start, window_end, payload, received"
+        moved = self._conn.execute(
+            f"INSERT INTO {self._table} ({columns}) OVERRIDING SYSTEM VALUE "
+            f"SELECT {columns} FROM {old} ORDER BY id").rowcount
+        before = self._conn.execute(f"SELECT count(*) FROM {old}").fetchone()[0]
+        if moved != before:
+            raise MigrationError(f"{self._table}: copied {moved} of {before} rows")
+        # New rows continue after the old ids instead of reusing them.
+        self._conn.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                           f"(SELECT coalesce(max(id), 0) + 1 FROM {self._table}), false)",
+                           (self._table,))
+        self._conn.execute(f"DROP TABLE {old}")
+        log.info("hub store: moved %d rows of the plain table %s into %d monthly partitions",
+                 moved, self._table, len(months))
+        return moved
 
     def ensure(self, window_start: float) -> None:
         """Create the partition of ``window_start``'s month unless this process made it."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .hub_pg import MonthlyPartitions, create_views
+from .hub_pg import MigrationError, MonthlyPartitions, create_views
 
 __all__ = [
     "HubStore",
@@ -257,13 +257,21 @@ class PostgresHubStore(_SqlStore):
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from None
         super().__init__(conn, prefix)
         self._partitions = MonthlyPartitions(conn, self.aggregates)
-        # Several workers start together: one at a time runs the (idempotent) DDL.
+        # Several workers start together: one at a time runs the (idempotent) DDL, and the
+        # migration of a pre-partitioning table with it, in one transaction.
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.aggregates,))
         try:
-            self._partitions.create_parent()
-            self._create_indexes()
-            self._create_nodes()
-            create_views(conn, self.aggregates, self.nodes, self.acks)
+            with conn.transaction():
+                self._partitions.migrate_plain()
+                self._partitions.create_parent()
+                self._create_indexes()
+                self._create_nodes()
+                # A nodes table from before the district page lacks these.
+                conn.execute(f"ALTER TABLE {self.nodes} ADD COLUMN IF NOT EXISTS backlog "
+                             "BIGINT, ADD COLUMN IF NOT EXISTS health_ts DOUBLE PRECISION")
+                create_views(conn, self.aggregates, self.nodes, self.acks)
+        except (MigrationError, psycopg.Error) as exc:
+            raise StoreError(f"hub store {self.aggregates}: {exc}".splitlines()[0]) from None
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.aggregates,))
 

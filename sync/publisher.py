@@ -6,13 +6,10 @@ Protocol (SPEC 7):
   persisted ``session`` counter is incremented first and goes into the retained ``state``
   message and its Last Will, so the hub can tell a stale Will from the current session.
 * Undelivered rows are published in ``seq`` order with at most ``mqtt.max_inflight`` not yet
-  PUBACKed. paho's ``mid`` is mapped to ``seq`` in memory only; a successful PUBACK is recorded
-  (``broker_acked_at``), never the return of ``publish()``.
-* ``delivery = "hub"`` (default): a row is delivered (``sent_at``) only when a hub receipt on
+  PUBACKed; what is in flight, PUBACKed, receipted or due again is :mod:`sync.delivery`'s.
+* ``delivery = "hub"`` (default): a row is delivered only when a hub receipt on
   ``<prefix>receipt`` covers it (:mod:`sync.receipts`): a broker that loses its state cannot
-  lose rows. A row PUBACKed but not receipted within ``mqtt.receipt_timeout_s`` is published
-  again, the timeout doubling per attempt (:mod:`sync.retry`).
-  ``delivery = "broker"``: the PUBACK itself marks the row delivered (no receipts).
+  lose rows. ``delivery = "broker"``: the PUBACK itself marks the row delivered (no receipts).
 * After a disconnect or a restart everything still undelivered is published again
   (``historical`` is not changed: a replay is still the same message). The hub absorbs
   duplicates by ``msg_id`` = ``<node>:<store epoch>:<seq>``.
@@ -23,7 +20,6 @@ Protocol (SPEC 7):
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -40,9 +36,8 @@ from edge.store import outbox
 from .commands import CommandContext, handle_command
 from .connection import make_client, reconnect_backoff
 from .contract import schema_id
+from .delivery import Delivery
 from edge.store.outbox_policy import OutboxLimits, enforce
-from .receipts import ReceiptError, covered_ranges
-from .retry import RetryTimer
 from .payloads import (
     HEALTH_EXPIRY_S,
     PayloadError,
@@ -59,7 +54,6 @@ __all__ = ["OutboxPublisher"]
 log = logging.getLogger(__name__)
 
 CONNACK_TIMEOUT_S = 10.0
-IDLE_POLL_S = 0.5  # how often an empty outbox is looked at again
 LOOP_TIMEOUT_S = 0.05
 CLOSE_GRACE_S = 2.0
 
@@ -92,7 +86,6 @@ class OutboxPublisher:
         self._db = outbox.open_outbox(db_path)
         self._epoch = outbox.store_epoch(self._db)
         self._hub_delivery = mqtt_config.delivery == "hub"
-        self._retry = RetryTimer(mqtt_config.receipt_timeout_s)
         self._mqtt_config, self._node, self._broker = mqtt_config, node, broker
         self._sources = sources or []
         self._camera_status = camera_status
@@ -104,16 +97,15 @@ class OutboxPublisher:
         self._policy_interval_s, self._health_interval_s = policy_interval_s, health_interval_s
         self._client: mqtt.Client | None = None
         self._connected = False
-        self._inflight: dict[int, int] = {}  # paho mid -> outbox seq, this connection only
-        self._acked: list[int] = []
-        self._cursor = 0  # highest seq handed to this connection
-        self._high_water = outbox.get_counter(self._db, outbox.HIGH_WATER_KEY)
-        self._next_poll = self._next_policy = self._next_health = 0.0
-        self._aliases: dict[str, int] = {}
+        self._next_policy = self._next_health = 0.0
+        self._aliases: dict[str, Properties] = {}  # topic -> its Topic Alias properties
         self._alias_max = 0
         self.session = 0
         self.counters = {"published": 0, "acked": 0, "confirmed": 0, "republished": 0,
                          "rejected": 0, "connects": 0, "unencodable": 0, "bad_receipts": 0}
+        self._delivery = Delivery(self._db, self._epoch, self._hub_delivery,
+                                  mqtt_config.receipt_timeout_s, mqtt_config.max_inflight,
+                                  self.counters)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -180,8 +172,8 @@ class OutboxPublisher:
         client.on_message = self._on_message
         # Our own window bounds in-flight rows; leave paho room for state/meta/replies.
         client.max_inflight_messages_set(self._mqtt_config.max_inflight + 4)
-        self._client, self._inflight, self._acked, self._cursor = client, {}, [], 0
-        self._retry.reset()  # the cursor restarts at 0: every undelivered row goes out again
+        self._client = client
+        self._delivery.reset()  # the cursor restarts at 0: every undelivered row goes out again
         self._aliases, self._alias_max = {}, 0  # topic aliases live for one connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0  # the outbox is our session: nothing to keep at the broker
@@ -205,7 +197,7 @@ class OutboxPublisher:
             self._republish_overdue()
             self._maybe_publish_health()
             self._publish_camera_changes()
-            if until_empty and not self._inflight and self._outbox_empty():
+            if until_empty and not self._delivery.inflight and self._outbox_empty():
                 return True
         return False
 
@@ -220,73 +212,32 @@ class OutboxPublisher:
                            retain=True, properties=publish_properties())
             deadline = time.monotonic() + CLOSE_GRACE_S
             while self._connected and time.monotonic() < deadline and (
-                    self._inflight or client.want_write()):
+                    self._delivery.inflight or client.want_write()):
                 client.loop(timeout=LOOP_TIMEOUT_S)
-            self._flush()
+            self._delivery.flush()
             client.disconnect()
             client.loop(timeout=LOOP_TIMEOUT_S)
         sock = client.socket()  # still open after a CONNACK timeout or a refused CONNECT
         if sock is not None:
             sock.close()
         self._connected = False
-        self._flush()
-        self._inflight = {}
+        self._delivery.lost_connection()
 
     # -- outbox <-> wire -------------------------------------------------------------------
 
     def _fill_window(self) -> None:
         """Flush recorded PUBACKs and top the in-flight window up from the outbox."""
-        free = self._mqtt_config.max_inflight - len(self._inflight)
-        rows: list[outbox.OutboxRow] = []
-        now = time.monotonic()
-        if free > 0 and (now >= self._next_poll or self._acked):
-            rows = outbox.unsent_after(self._db, self._cursor, free)
-            in_flight = set(self._inflight.values())
-            rows = [r for r in rows if r.seq not in in_flight]
-            if not rows:
-                self._next_poll = now + IDLE_POLL_S
-        top = max((r.seq for r in rows), default=0)
-        if self._acked or top > self._high_water:
-            # One transaction: record PUBACKs, and persist the high-water mark *before* the
-            # rows can reach the hub (the roll-up policy must never merge such rows).
-            with outbox.atomic(self._db):
-                self._record_acks()
-                if top > self._high_water:
-                    outbox.set_counter(self._db, outbox.HIGH_WATER_KEY, top)
-            self._high_water = max(self._high_water, top)
-        for row in rows:
+        for row in self._delivery.rows_to_send():
             self._publish_row(row)
-
-    def _record_acks(self) -> None:
-        """Write the PUBACKs collected since the last call (caller owns the transaction)."""
-        if not self._acked:
-            return
-        outbox.mark_broker_acked(self._db, self._acked)
-        if self._hub_delivery:
-            self._retry.waiting(self._acked)
-        else:
-            outbox.mark_sent(self._db, self._acked)
-        self.counters["acked"] += len(self._acked)
-        self._acked = []
 
     def _republish_overdue(self) -> None:
         """Publish again the PUBACKed rows whose receipt is overdue (within the free window)."""
-        due = self._retry.overdue(self._mqtt_config.max_inflight - len(self._inflight))
-        if not due:
-            return
-        in_flight = set(self._inflight.values())
-        rows = [r for r in outbox.rows_by_seq(self._db, due) if r.seq not in in_flight]
-        if rows:
-            log.info("mqtt: %d rows not receipted by the hub in time; publishing again",
-                     len(rows))
-        for row in rows:
-            self._retry.republished(row.seq)
-            self.counters["republished"] += 1
+        for row in self._delivery.overdue_rows():
             self._publish_row(row)
 
     def _publish_row(self, row: outbox.OutboxRow) -> None:
         assert self._client is not None
-        self._cursor = max(self._cursor, row.seq)
+        self._delivery.handed(row.seq)
         try:
             payload = aggregate_payload(row, self._node.id, self._epoch, demo=self._node.demo)
         except PayloadError as exc:
@@ -298,23 +249,20 @@ class OutboxPublisher:
         info = self._client.publish(topic, encode(payload), qos=1, properties=props)
         if info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN:
             # NO_CONN: paho queued it; the next connection starts from scratch anyway.
-            self._inflight[info.mid] = row.seq
+            self._delivery.published(info.mid, row.seq)
             self.counters["published"] += 1
 
     def _aliased(self, topic: str) -> tuple[str, Properties]:
         """MQTT 5 Topic Alias: after the first message a topic costs 3 bytes, not ~40."""
-        alias = self._aliases.get(topic)
-        if alias is not None:
-            return "", publish_properties(TopicAlias=alias)
+        # One Properties object per alias and connection (paho only packs it): building one per
+        # message was a tenth of the publisher's CPU per row.
+        props = self._aliases.get(topic)
+        if props is not None:
+            return "", props
         if len(self._aliases) < self._alias_max:
-            alias = self._aliases[topic] = len(self._aliases) + 1
-            return topic, publish_properties(TopicAlias=alias)
+            props = self._aliases[topic] = publish_properties(TopicAlias=len(self._aliases) + 1)
+            return topic, props
         return topic, publish_properties()
-
-    def _flush(self) -> None:
-        if self._acked:
-            with outbox.atomic(self._db):
-                self._record_acks()
 
     def _outbox_empty(self) -> bool:
         return not outbox.has_undelivered(self._db)
@@ -323,7 +271,7 @@ class OutboxPublisher:
         now = time.monotonic()
         if now >= self._next_policy:
             self._next_policy = now + self._policy_interval_s
-            self._flush()
+            self._delivery.flush()
             enforce(self._db, self._limits)
 
     def _maybe_publish_health(self) -> None:
@@ -362,7 +310,7 @@ class OutboxPublisher:
         self._alias_max = int(getattr(properties, "TopicAliasMaximum", 0) or 0)
         self._backoff.reset()
         self.counters["connects"] += 1
-        self._next_poll = self._next_health = 0.0
+        self._next_health = 0.0
         self._camera_states_sent.clear()  # send every camera's status again on this connection
         log.info("mqtt: connected (session %d)", self.session)
         client.publish(self.topics.state, encode(state_payload(True, self.session)), qos=1,
@@ -385,42 +333,18 @@ class OutboxPublisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any,
                     properties: Properties | None) -> None:
-        seq = self._inflight.pop(mid, None)
-        if seq is None:  # state, meta, health or a reply
-            return
-        if reason_code.is_failure:
-            # e.g. 0x87 not authorized: stays unsent, retried on the next connection.
-            self.counters["rejected"] += 1
-            log.warning("mqtt: broker rejected outbox seq %d: %s", seq, reason_code)
-            return
-        self._acked.append(seq)  # 0x00 success or 0x10 no matching subscribers
-
-    def _on_receipt(self, payload: bytes) -> None:
-        try:
-            ranges = covered_ranges(payload, self._epoch)
-        except ReceiptError as exc:
-            self.counters["bad_receipts"] += 1
-            log.warning("mqtt: receipt ignored: %s", exc)
-            return
-        try:
-            self._flush()  # a receipt can overtake the PUBACK bookkeeping of the same rows
-            self.counters["confirmed"] += outbox.confirm_ranges(self._db, ranges)
-        except sqlite3.Error as exc:  # never raise into paho's loop; the receipt comes again
-            log.error("outbox: cannot record receipt: %s", exc)
-            return
-        self._retry.confirmed(ranges)
+        self._delivery.puback(mid, reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Runs inside client.loop(): an exception here would end the publisher thread.
         try:
             if message.topic == self.topics.receipt:
-                self._on_receipt(message.payload)
+                self._delivery.receipt(message.payload)
                 return
             context = CommandContext(self._db, self._node.id, self.session, self.topics)
             reply = handle_command(message, context)
             if reply.resync_from is not None:
-                self._cursor = 0  # re-read everything unsent; in-flight rows are skipped
-                self._next_poll = 0.0
+                self._delivery.rewind()
             client.publish(reply.topic, encode(reply.payload), qos=1,
                            properties=reply.properties)
         except Exception:  # noqa: BLE001 - a command or receipt must never stop publishing
