@@ -16,7 +16,7 @@ import numpy as np
 from sensors.samples import Person
 
 from .openpose import Letterbox, OpenPoseNet, decode, scaled_tensor
-from .pass_plan import BackRow, Pass, plan_passes
+from .pass_plan import COARSE_MIN_PERSON_SCORE, BackRow, Pass, plan_passes
 from .runtime import SessionOptions
 from .tiling import merge_people
 
@@ -95,8 +95,9 @@ class PoseEstimator:
             maps, pafs = self.net.run(tensor)
             t2 = time.perf_counter()
             ms["model_cpu"] += time.thread_time() - c1
-            found += decode(maps, pafs, Letterbox(p.scale, p.x, p.y), o.min_parts,
-                            o.min_person_score)
+            min_score = (max(o.min_person_score, COARSE_MIN_PERSON_SCORE) if p.label == "large"
+                         else o.min_person_score)
+            found += decode(maps, pafs, Letterbox(p.scale, p.x, p.y), o.min_parts, min_score)
             t3 = time.perf_counter()
             ms["preprocess"] += t1 - t0
             ms["model"] += t2 - t1
