@@ -15,7 +15,7 @@ from edge.tracking.people import body_box, body_scale
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from models.pass_plan import BackRow, plan_passes
-from models.tiling import plan_tiles
+from models.tiling import merge_people, plan_tiles
 from sensors.samples import KP, Person
 
 ONE_THREAD = SessionOptions(intra_op_threads=1, inter_op_threads=1)
@@ -193,6 +193,30 @@ def test_tile_plan_covers_the_frame_with_overlap() -> None:
     assert covered.all()
     xs = sorted({t.x for t in tiles})
     assert len(xs) == 3 and xs[1] < tiles[0].w  # neighbouring columns overlap
+
+
+def test_twins_keep_the_finest_pass_keypoints_and_the_best_score() -> None:
+    """The same person from a 1.5x and a 1.0x pass is one person: keypoints of the finer pass
+    (placed more precisely in the frame), its missing ones from the coarser pass, the better of
+    the two scores; a neighbour a shoulder width away stays a person of its own."""
+    rng = np.random.default_rng(0)
+    fine = np.zeros((17, 3), np.float32)
+    fine[:, 0] = 200 + rng.uniform(-20, 20, 17)
+    fine[:, 1] = np.linspace(100, 260, 17)
+    fine[:, 2] = 0.6
+    fine[KP["l_wrist"]] = 0  # the finer pass missed the wrist
+    coarse = fine.copy()
+    coarse[:, :2] += 3.0
+    coarse[KP["l_wrist"]] = (230, 180, 0.4)
+    neighbour = fine.copy()
+    neighbour[:, 0] += 45
+    merged = merge_people([Person(kp=coarse, score=0.7), Person(kp=fine, score=0.5),
+                           Person(kp=neighbour, score=0.4)], [1.0, 1.5, 1.5])
+    assert len(merged) == 2 and merged[0].score == pytest.approx(0.7)
+    seen = fine[:, 2] > 0
+    assert np.array_equal(merged[0].kp[seen], fine[seen])
+    assert np.array_equal(merged[0].kp[KP["l_wrist"]], coarse[KP["l_wrist"]])
+    assert np.array_equal(merged[1].kp, neighbour)
 
 
 def test_detect_json(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
