@@ -72,27 +72,28 @@ def plan_tiles(width: int, height: int, input_width: int, input_height: int, til
     ]
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Object keypoint similarity (0..1, COCO's OKS) of two keypoint sets over the keypoints both
-    have, with COCO's per-keypoint tolerances.
+def similarities(kp: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Object keypoint similarity (0..1, COCO's OKS) of one keypoint set ``kp`` (17, 3) with each
+    of ``others`` (m, 17, 3), over the keypoints both have, with COCO's per-keypoint tolerances.
 
     The size unit is the larger keypoint-box area of the two, so a half person cut at a tile
     edge still matches the whole person it belongs to; the per-keypoint tolerances (a few pixels
     for eyes, more for hips) keep neighbours in a crowd, a shoulder width apart, distinct.
     """
-    both = (a[:, 2] >= MIN_KP_SCORE) & (b[:, 2] >= MIN_KP_SCORE)
-    if not both.any():
-        return 0.0
-    area = max(_box_area(a), _box_area(b), 1.0)
-    d2 = ((a[both, :2] - b[both, :2]) ** 2).sum(axis=1)
-    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[both]) ** 2)).mean())
+    both = (kp[:, 2] >= MIN_KP_SCORE) & (others[..., 2] >= MIN_KP_SCORE)
+    area = np.maximum(np.maximum(_box_areas(others), _box_areas(kp[None])[0]), 1.0)
+    d2 = ((others[..., :2] - kp[:, :2]) ** 2).sum(axis=-1)
+    close = np.exp(-d2 / (2 * area[:, None] * (2 * COCO_SIGMAS) ** 2))
+    shared = both.sum(axis=1)
+    return np.where(shared > 0, (close * both).sum(axis=1) / np.maximum(shared, 1), 0.0)
 
 
-def _box_area(kp: np.ndarray) -> float:
-    pts = kp[kp[:, 2] >= MIN_KP_SCORE, :2]
-    if len(pts) < 2:
-        return 0.0
-    return float(np.prod(pts.max(axis=0) - pts.min(axis=0)))
+def _box_areas(kps: np.ndarray) -> np.ndarray:
+    """Area of the box around each keypoint set's found keypoints (0 with fewer than two)."""
+    seen = (kps[..., 2] >= MIN_KP_SCORE)[..., None]
+    size = (np.where(seen, kps[..., :2], -np.inf).max(axis=1)
+            - np.where(seen, kps[..., :2], np.inf).min(axis=1))
+    return np.where(seen.sum(axis=(1, 2)) >= 2, np.prod(size, axis=1), 0.0)
 
 
 def merge_people(people: list[Person], scales: list[float]) -> list[Person]:
@@ -106,16 +107,20 @@ def merge_people(people: list[Person], scales: list[float]) -> list[Person]:
     member's keypoints), and the keypoints those lack filled in from the others (a wrist found
     only by the zoomed pass, a head found only by the coarse one)."""
     kept: list[tuple[Person, float]] = []
+    kept_kp = np.zeros((len(people), 17, 3), np.float32)  # kept[i]'s keypoints, compared at once
     for person, scale in sorted(zip(people, scales), key=lambda ps: ps[0].score, reverse=True):
-        twin = next((i for i, (other, _) in enumerate(kept)
-                     if similarity(person.kp, other.kp) >= DUPLICATE_SIMILARITY), None)
-        if twin is None:
+        twins = np.flatnonzero(similarities(person.kp, kept_kp[:len(kept)])
+                               >= DUPLICATE_SIMILARITY)
+        if len(twins) == 0:
+            kept_kp[len(kept)] = person.kp
             kept.append((person, scale))
             continue
+        twin = int(twins[0])
         base, base_scale = kept[twin]
         fine, coarse = (person.kp, base.kp) if scale > base_scale else (base.kp, person.kp)
         kp = fine.copy()
         missing = (kp[:, 2] < MIN_KP_SCORE) & (coarse[:, 2] >= MIN_KP_SCORE)
         kp[missing] = coarse[missing]
         kept[twin] = (Person(kp=kp, score=base.score), max(scale, base_scale))
+        kept_kp[twin] = kp
     return [person for person, _ in kept]
