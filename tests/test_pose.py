@@ -195,10 +195,11 @@ def test_tile_plan_covers_the_frame_with_overlap() -> None:
     assert len(xs) == 3 and xs[1] < tiles[0].w  # neighbouring columns overlap
 
 
-def test_twins_keep_the_finest_pass_keypoints_and_the_best_score() -> None:
-    """The same person from a 1.5x and a 1.0x pass is one person: keypoints of the finer pass
-    (placed more precisely in the frame), its missing ones from the coarser pass, the better of
-    the two scores; a neighbour a shoulder width away stays a person of its own."""
+def test_twins_merge_keypoints_weighted_by_the_square_of_their_pass_scale() -> None:
+    """The same person from a 1.5x and a 1.0x pass is one person: a keypoint both found is
+    their mean weighted by scale squared (1.5^2 : 1, the finer pass places peaks closer), with
+    the higher confidence; one only the coarser pass found is taken as it is; the score is the
+    better of the two; a neighbour a shoulder width away stays a person of its own."""
     rng = np.random.default_rng(0)
     fine = np.zeros((17, 3), np.float32)
     fine[:, 0] = 200 + rng.uniform(-20, 20, 17)
@@ -206,7 +207,8 @@ def test_twins_keep_the_finest_pass_keypoints_and_the_best_score() -> None:
     fine[:, 2] = 0.6
     fine[KP["l_wrist"]] = 0  # the finer pass missed the wrist
     coarse = fine.copy()
-    coarse[:, :2] += 3.0
+    coarse[:, :2] += 3.25
+    coarse[:, 2] = 0.5
     coarse[KP["l_wrist"]] = (230, 180, 0.4)
     neighbour = fine.copy()
     neighbour[:, 0] += 45
@@ -214,7 +216,8 @@ def test_twins_keep_the_finest_pass_keypoints_and_the_best_score() -> None:
                            Person(kp=neighbour, score=0.4)], [1.0, 1.5, 1.5])
     assert len(merged) == 2 and merged[0].score == pytest.approx(0.7)
     seen = fine[:, 2] > 0
-    assert np.array_equal(merged[0].kp[seen], fine[seen])
+    assert merged[0].kp[seen, :2] == pytest.approx(fine[seen, :2] + 3.25 * 1.0 / (1.0 + 1.5 ** 2))
+    assert merged[0].kp[seen, 2] == pytest.approx(0.6)
     assert np.array_equal(merged[0].kp[KP["l_wrist"]], coarse[KP["l_wrist"]])
     assert np.array_equal(merged[1].kp, neighbour)
 
