@@ -217,7 +217,7 @@ def assemble(peaks: Peaks, limb: np.ndarray, ia: np.ndarray, ib: np.ndarray,
             owner[a] = owner[b] = len(people)
             people.append(parts)
             totals.append([s + float(peaks.score[a] + peaks.score[b]), 3])
-    return [Skeleton(parts=p, score=float(np.clip(t[0] / t[1], 0.0, 1.0)))
+    return [Skeleton(parts=p, score=min(max(t[0] / t[1], 0.0), 1.0))  # scalar: no np.clip
             for p, t in zip(people, totals) if t[1] > 0]
 
 
