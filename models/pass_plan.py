@@ -16,7 +16,7 @@ or higher cost, whose edges cut students in half. So the automatic plan is:
    :data:`TRAINING_INPUT_PX`, so a person filling it is seen at a size the network knows.
    Measured on the COCO keypoint set (bench/coco_ap.py): OKS AP of large people 0.14 in the
    960x720 box alone, of medium people 0.31 in the 640x480 box alone; both merged 0.26 and
-   0.45, AP 0.29 -> 0.36; with the third (427x320) pass 0.31 and 0.48, AP 0.363 -> 0.389.
+   0.45, AP 0.29 -> 0.36; with the third (427x320) pass 0.32 and 0.48, AP 0.363 -> 0.393.
    People from these passes must reach :data:`COARSE_MIN_PERSON_SCORE`: they are the large,
    clearly seen ones, and a shrunken frame otherwise adds limb fragments as people. Frames of
    1280x720 and up never get them (scale <= 1).
