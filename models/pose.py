@@ -16,7 +16,7 @@ import numpy as np
 from sensors.samples import Person
 
 from .openpose import Letterbox, OpenPoseNet, decode, scaled_tensor
-from .pass_plan import BackRow, Pass, plan_passes
+from .pass_plan import COARSE_MIN_PERSON_SCORE, BackRow, Pass, plan_passes
 from .runtime import SessionOptions
 from .tiling import merge_people
 
@@ -87,6 +87,7 @@ class PoseEstimator:
         ms = {"preprocess": 0.0, "model": 0.0, "model_cpu": 0.0, "decode": 0.0}
         start = time.perf_counter()
         found: list[Person] = []
+        scales: list[float] = []  # per person found, the scale of its pass
         self.last_plan = plan = self.plan(w, h)
         for p in plan:
             t0 = time.perf_counter()
@@ -95,14 +96,17 @@ class PoseEstimator:
             maps, pafs = self.net.run(tensor)
             t2 = time.perf_counter()
             ms["model_cpu"] += time.thread_time() - c1
-            found += decode(maps, pafs, Letterbox(p.scale, p.x, p.y), o.min_parts,
-                            o.min_person_score)
+            min_score = (max(o.min_person_score, COARSE_MIN_PERSON_SCORE) if p.label == "large"
+                         else o.min_person_score)
+            people = decode(maps, pafs, Letterbox(p.scale, p.x, p.y), o.min_parts, min_score)
+            found += people
+            scales += [p.scale] * len(people)
             t3 = time.perf_counter()
             ms["preprocess"] += t1 - t0
             ms["model"] += t2 - t1
             ms["decode"] += t3 - t2
         t4 = time.perf_counter()
-        people = merge_people(found) if len(plan) > 1 else found
+        people = merge_people(found, scales) if len(plan) > 1 else found
         ms["decode"] += time.perf_counter() - t4
         ms["total"] = time.perf_counter() - start
         self.last_timings = {k: round(v * 1000, 2) for k, v in ms.items()}

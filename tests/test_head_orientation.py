@@ -3,7 +3,8 @@
 Measured 2026-12-01 with the default pose plan and the classroom defaults (keypoints >= 0.3,
 face 0.4 shoulder widths above the shoulder line): the keypoint rule (`edge.perception.features.head_states`)
 knows 29 of the 36 children found on the class photo (both shoulders seen) and calls 23 of them
-"up" (0.79; the rest have nose/eye peaks under 0.3: real small faces are noisy). Lowering the
+"up" (0.79; the rest have nose/eye peaks under 0.3: real small faces are noisy); with the
+three-pass plan and scale-weighted twin keypoints (issue 11, h-pose) 32 and 25 (0.78). Lowering the
 thresholds (0.1 / 0.2) calls 32 of 32 up there but also calls the laptop photo's heads up (5 of
 5 known), so the defaults stay. On the laptop photo the rule calls the known "down" heads "up"
 (its faces are clear: nose/eye scores up to 0.6). The face model does not

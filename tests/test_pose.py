@@ -15,7 +15,7 @@ from edge.tracking.people import body_box, body_scale
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 from models.pass_plan import BackRow, plan_passes
-from models.tiling import plan_tiles
+from models.tiling import merge_people, plan_tiles
 from sensors.samples import KP, Person
 
 ONE_THREAD = SessionOptions(intra_op_threads=1, inter_op_threads=1)
@@ -155,17 +155,23 @@ def test_a_calibrated_back_row_gets_a_zoomed_pass_that_finds_more() -> None:
 
 
 def test_pass_plan_is_scale_aware_not_aspect_bound() -> None:
-    """1080p and 4:3 1440p frames get the same scale; small images are enlarged (with a coarser
-    second pass for their large people); tiles=1 keeps one pass; tiles=N keeps the old grid."""
+    """1080p and 4:3 1440p frames get the same scale; small images are enlarged (with coarser
+    passes, 2/3 of the previous each, for their large people, down to a frame no taller than the
+    network's 368 px training inputs); tiles=1 keeps one pass; tiles=N keeps the old grid."""
     hd, four_three = plan_passes(1920, 1080, 960, 720), plan_passes(1920, 1440, 960, 720)
     assert len(hd) == len(four_three) == 1
     assert hd[0].scale == four_three[0].scale == 0.5
     assert hd[0].input_size == (960, 544) and four_three[0].input_size == (960, 720)
     small = plan_passes(500, 302, 960, 720)
-    assert [p.label for p in small] == ["whole", "large"] and small[0].scale == 1.92
-    assert small[1].scale < small[0].scale
+    assert [p.label for p in small] == ["whole", "large", "large"] and small[0].scale == 1.92
+    assert small[2].scale == pytest.approx(small[1].scale * 2 / 3)
+    assert small[1].scale == pytest.approx(small[0].scale * 2 / 3)
+    assert 302 * small[1].scale > 368 >= 302 * small[2].scale
+    wide = plan_passes(640, 304, 960, 720)  # 304 px at scale 1: already within 368, no third
+    assert [p.label for p in wide] == ["whole", "large"] and wide[1].scale == pytest.approx(1)
     assert len(plan_passes(500, 302, 960, 720, tiles=1)) == 1
-    assert plan_passes(100, 60, 960, 720)[0].scale == 2.0  # max_upscale
+    tiny = plan_passes(100, 60, 960, 720)
+    assert tiny[0].scale == 2.0 and len(tiny) == 1  # max_upscale; never coarser passes above it
     assert len(plan_passes(1920, 1080, 656, 368, tiles=2)) == 5  # whole + 2x2 tiles
     # A back row seen well enough by the whole-frame pass needs no zoom.
     near = BackRow(400, 1500, 300, shoulder_px=60.0)
@@ -189,6 +195,33 @@ def test_tile_plan_covers_the_frame_with_overlap() -> None:
     assert len(xs) == 3 and xs[1] < tiles[0].w  # neighbouring columns overlap
 
 
+def test_twins_merge_keypoints_weighted_by_the_square_of_their_pass_scale() -> None:
+    """The same person from a 1.5x and a 1.0x pass is one person: a keypoint both found is
+    their mean weighted by scale squared (1.5^2 : 1, the finer pass places peaks closer), with
+    the higher confidence; one only the coarser pass found is taken as it is; the score is the
+    better of the two; a neighbour a shoulder width away stays a person of its own."""
+    rng = np.random.default_rng(0)
+    fine = np.zeros((17, 3), np.float32)
+    fine[:, 0] = 200 + rng.uniform(-20, 20, 17)
+    fine[:, 1] = np.linspace(100, 260, 17)
+    fine[:, 2] = 0.6
+    fine[KP["l_wrist"]] = 0  # the finer pass missed the wrist
+    coarse = fine.copy()
+    coarse[:, :2] += 3.25
+    coarse[:, 2] = 0.5
+    coarse[KP["l_wrist"]] = (230, 180, 0.4)
+    neighbour = fine.copy()
+    neighbour[:, 0] += 45
+    merged = merge_people([Person(kp=coarse, score=0.7), Person(kp=fine, score=0.5),
+                           Person(kp=neighbour, score=0.4)], [1.0, 1.5, 1.5])
+    assert len(merged) == 2 and merged[0].score == pytest.approx(0.7)
+    seen = fine[:, 2] > 0
+    assert merged[0].kp[seen, :2] == pytest.approx(fine[seen, :2] + 3.25 * 1.0 / (1.0 + 1.5 ** 2))
+    assert merged[0].kp[seen, 2] == pytest.approx(0.6)
+    assert np.array_equal(merged[0].kp[KP["l_wrist"]], coarse[KP["l_wrist"]])
+    assert np.array_equal(merged[1].kp, neighbour)
+
+
 def test_detect_json(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     config = tmp_path / "edge.toml"
     config.write_text("[runtime]\nintra_op_threads = 1\n")
@@ -203,9 +236,9 @@ def test_detect_json(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert np.array(person["kp"]).shape == (17, 3) and 0 < person["score"] <= 1
     assert {"preprocess", "model", "decode", "total"} <= set(result["ms"])
     # The pass plan a technician sees: the 512x512 image enlarged 1.41x into the 960x720 box,
-    # then a coarser pass for large people.
+    # then two coarser passes for large people.
     assert [(p["label"], p["input"]) for p in result["plan"]] == [
-        ("whole", [720, 720]), ("large", [480, 480])]
+        ("whole", [720, 720]), ("large", [480, 480]), ("large", [320, 320])]
     overlay = cv2.imread(str(out_png))
     assert overlay.shape == (512, 512, 3)
     assert (overlay != cv2.imread(str(image))).any()  # something was drawn
@@ -216,9 +249,9 @@ def test_detect_prints_the_pass_plan(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out.splitlines()
     count, rest = out[0].split(" ", 1)
     assert EXPECTED[CLASS_PHOTO][0] <= int(count) <= EXPECTED[CLASS_PHOTO][1]
-    assert rest.startswith("people in 500x302") and "2 passes" in rest
+    assert rest.startswith("people in 500x302") and "3 passes" in rest
     assert out[-1] == ("pass plan: whole 500x302 at 1.92 -> 960x584; "
-                       "large 500x302 at 1.28 -> 640x392")
+                       "large 500x302 at 1.28 -> 640x392; large 500x302 at 0.85 -> 432x264")
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00"])
