@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sensors.samples import Frame, Person
+from sensors.samples import Frame, Person, StationSample
 
 from edge.config.zones import StationConfig
 from edge.geometry.plane import inside_polygon
@@ -127,17 +127,25 @@ def station_refine_hook(
 
 
 class StationCounters:
-    """One repetition counter per station; counts per window and per lesson, never per student."""
+    """One repetition counter per station; counts per window and per lesson, never per student.
 
-    def __init__(self, stations: Mapping[str, StationConfig]) -> None:
+    :param fed: the stations' poses arrive from their own loop (:meth:`on_stations`, at the
+        station rate); the overview's people (:meth:`update`) then only say who stands in each
+        station, so no repetition is counted twice.
+    """
+
+    def __init__(self, stations: Mapping[str, StationConfig], fed: bool = False) -> None:
         self.stations = dict(stations)
+        self.fed = fed
         self._counters = {name: RepCounter(s.exercise) for name, s in self.stations.items()}
         self._occupant: dict[str, int | None] = {name: None for name in self.stations}
         self._window_start = {name: 0 for name in self.stations}
-        self._last_rep: dict[int, float] = {}
+        self._last_rep: dict[int, float] = {}  # by track (overview counting)
+        self._station_rep: dict[str, float] = {}  # by station (fed counting)
 
     def update(self, t: float, people: list[TrackedPerson], bodies: list[Body]) -> dict[str, int]:
-        """Feed one frame (``bodies`` aligned with ``people``); returns station -> its track."""
+        """Feed one overview frame (``bodies`` aligned with ``people``); returns station -> its
+        track. Counts the occupants' repetitions unless the counters are ``fed``."""
         occupants: dict[str, int] = {}
         hips = [b.hips for b in bodies]
         for name, station in self.stations.items():
@@ -145,18 +153,32 @@ class StationCounters:
             track = people[idx].track if idx is not None else None
             counter = self._counters[name]
             if track != self._occupant[name]:
-                counter.reset_person()
+                if not self.fed:
+                    counter.reset_person()
                 self._occupant[name] = track
             if idx is None:
                 continue
             occupants[name] = track
-            if counter.update(t, people[idx].kp):
+            if not self.fed and counter.update(t, people[idx].kp):
                 self._last_rep[track] = t
         return occupants
 
+    def on_stations(self, sample: StationSample) -> None:
+        """Count the repetitions of one station-loop frame (stations this lesson does not know,
+        e.g. drawn after it started, are left for the next one)."""
+        for name, kp in sample.poses.items():
+            counter = self._counters.get(name)
+            if counter is None or kp is None:  # a frame without the person keeps the phase
+                continue
+            if counter.update(sample.t, kp):
+                self._station_rep[name] = sample.t
+
     def last_rep(self, track: int) -> float | None:
         """Time of the last repetition counted for ``track`` (memory only), if any."""
-        return self._last_rep.get(track)
+        if not self.fed:
+            return self._last_rep.get(track)
+        times = [self._station_rep.get(n) for n, occ in self._occupant.items() if occ == track]
+        return max((x for x in times if x is not None), default=None)
 
     def live_counts(self) -> dict[str, int]:
         """Current lesson count per station (for the live page)."""
