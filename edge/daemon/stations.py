@@ -4,13 +4,13 @@ The overview (:mod:`.analysis`) sees a camera at its ``analyse_fps`` (2 by defau
 count rope skips. In PE mode every camera also has a station loop: it takes the newest frame from
 its own :class:`~.frame_slot.FrameSlot` (capture fills it beside the overview's; a frame not taken
 in time is replaced, never queued, so capture never waits), runs
-:class:`~edge.metrics.pe.stations.StationPose` (BlazePose on the station's crop, following the
-previous landmarks) for every station and hands a :class:`~sensors.samples.StationSample` to the
-lesson runner. The lesson's PE engine counts the repetitions into windows and the lesson record;
-the overview's people then only say who is at a station. The keypoints never leave this loop's
-iteration and the lesson's memory. The loop is the feed ``station:<camera>`` in
-:class:`~edge.lesson.live.LiveState` (``/api/health``, ``/metrics``, MQTT ``health``): state,
-frames analysed, failures and the analysed frames per second.
+:class:`~edge.metrics.pe.stations.StationPose` for every station (BlazePose on the station's
+crop, following the previous landmarks; an empty station is searched twice a second) and hands a
+:class:`~sensors.samples.StationSample` to the lesson runner. The lesson's PE engine counts the
+repetitions into windows and the lesson record; the overview's people then only say who is at a
+station. The keypoints never leave this loop's iteration and the lesson's memory. The loop is the
+feed ``station:<camera>`` in :class:`~edge.lesson.live.LiveState` (``/api/health``,
+``/metrics``, MQTT ``health``): state, frames analysed, failures and analysed frames per second.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ __all__ = ["StationLoop", "station_feed_name"]
 log = logging.getLogger(__name__)
 
 _IDLE_S = 0.25  # between lessons, or without stations
+# An empty station is searched (three model runs) twice a second, not on every frame: someone
+# stepping in is found within half a second, and an empty mat costs a tenth of an occupied one.
+SEARCH_EVERY_S = 0.5
 _RATES_EVERY_S = 2.0
 
 
@@ -100,7 +103,7 @@ class StationLoop:
     def _analyse(self, item: StampedFrame) -> None:
         try:
             poses = self._station_poses()
-            sample = StationSample(item.t, {name: pose.update(item.frame.image)
+            sample = StationSample(item.t, {name: pose.update(item.frame.image, item.t)
                                             for name, pose in poses.items()})
             self.runner.feed(self.camera_id, sample)
             self.analysed += 1
@@ -121,7 +124,7 @@ class StationLoop:
                     self._refiner = self.make_refiner()
                     log.info("%s: station model loaded in %.1f s", self.name,
                              time.monotonic() - started)
-                self._poses = {name: StationPose(self._refiner, s.polygon)
+                self._poses = {name: StationPose(self._refiner, s.polygon, SEARCH_EVERY_S)
                                for name, s in self._stations.items()}
             return self._poses
 

@@ -44,18 +44,28 @@ class StationPose:
     """One station's person at full frame rate, top-down only (no overview model): each frame's
     crop follows the previous frame's landmarks (as BlazePose tracks); when they are lost the
     station's box is searched at every quarter turn (someone lying along the image's vertical
-    axis, or a camera mounted on its side)."""
+    axis, or a camera mounted on its side).
 
-    def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]]) -> None:
+    :param search_every_s: an empty station is searched again only this long after the last
+        search found nobody (a search runs the model three times; 0 = on every frame).
+    """
+
+    def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]],
+                 search_every_s: float = 0.0) -> None:
         self.refiner = refiner
         self.box = _polygon_box(polygon)
+        self.search_every_s = search_every_s
         self._kp: np.ndarray | None = None
+        self._next_search = float("-inf")
 
-    def update(self, image: np.ndarray) -> np.ndarray | None:
-        """COCO-17 keypoints (frame pixels) of the station's person, or None when nobody."""
+    def update(self, image: np.ndarray, t: float = 0.0) -> np.ndarray | None:
+        """COCO-17 keypoints (frame pixels) of the station's person in the frame of time ``t``,
+        or None when nobody (or when an empty station is not due for a search yet)."""
         person = self.refiner.refine(image, self._kp) if self._kp is not None else None
-        if person is None:
+        if person is None and t >= self._next_search:
             person = self.refiner.find(image, self.box)
+            if person is None:
+                self._next_search = t + self.search_every_s
         self._kp = None if person is None else person.kp
         return self._kp
 

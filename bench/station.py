@@ -1,0 +1,159 @@
+"""Benchmark PE stations inside `edge run`: analysed station fps and CPU cores per station.
+
+Usage: .venv/bin/python bench/station.py [--seconds 30] [--clip ../shared/media/exercise/...]
+
+Runs the daemon three times on the same PE config, one camera playing a real exercise clip
+(default the rope-skipping one, looped) with its overview at 2 frames/s: without a station, with
+one station around the skipper, and with one empty station (a corner of the frame nobody stands
+in). Each run warms up, then measures over ``--seconds``:
+- the process's CPU time over wall time (1.0 = one core), hence one station's cost as the
+  difference to the run without a station, per core and per analysed frame;
+- the station loop's analysed frames per second (``edge_feed_fps{feed="station:gym"}``, and
+  frames counted over the span) and the overview's (``edge_fps_analysed``);
+- the load average before and after (two cores shared with other work: read the ratios).
+Figures, not pass/fail; the target is >= 15 station frames/s (SPEC 10, issue 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from daemon import ROOT, TOKEN, TECH_TOKEN, cpu_seconds, free_port  # noqa: E402
+
+ROPE = ROOT.parent / "shared" / "media" / "exercise" / "chenwr727_ropeskip_demo.mp4"
+TARGET_FPS = 15.0
+CONFIG = """[node]
+mode = "pe"
+demo = true  # a lesson runs from the start (records marked demo)
+state_dir = "{dir}"
+
+[cameras.gym]
+source = "{clip}"
+analyse_fps = 2.0
+loop = true
+
+{stations}
+[runtime]
+intra_op_threads = 1
+
+[store]
+path = "{dir}/edge.db"
+
+[mqtt]
+enabled = false
+
+[web]
+host = "127.0.0.1"
+port = {port}
+token = "{token}"
+technician_token = "{tech}"
+"""
+
+
+def station_toml(polygon: list[tuple[float, float]] | None) -> str:
+    """One rope-skipping station on ``polygon``, or none."""
+    if polygon is None:
+        return ""
+    points = ", ".join(f"[{x:.0f}, {y:.0f}]" for x, y in polygon)
+    return f'[zones.stations.rope]\nexercise = "rope_skip"\npolygon = [{points}]\n'
+
+
+def metric(client: httpx.Client, name: str, label: str) -> float:
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    match = re.search(rf'^{name}\{{{re.escape(label)}\}} (\S+)$', text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def run(clip: Path, polygon: list[tuple[float, float]] | None, seconds: float,
+        warmup: float) -> dict[str, float]:
+    """One daemon run: CPU cores, station and overview fps over ``seconds`` after ``warmup``."""
+    with tempfile.TemporaryDirectory(prefix="bench-station-") as tmp:
+        port = free_port()
+        config = Path(tmp) / "edge.toml"
+        config.write_text(CONFIG.format(dir=tmp, clip=clip, stations=station_toml(polygon),
+                                        port=port, token=TOKEN, tech=TECH_TOKEN))
+        proc = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
+                                 str(config)], cwd=ROOT, stderr=subprocess.DEVNULL)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the daemon did not come up")
+                time.sleep(0.3)
+            time.sleep(warmup)  # models loaded, rates published
+            station = 'feed="station:gym"'
+            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
+            frames0 = metric(client, "edge_feed_samples_total", station)
+            fps, overview = [], []
+            while time.monotonic() - wall0 < seconds:
+                time.sleep(2.0)
+                fps.append(metric(client, "edge_feed_fps", station))
+                overview.append(metric(client, "edge_fps_analysed", 'camera="gym"'))
+            cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
+            frames = metric(client, "edge_feed_samples_total", station) - frames0
+        finally:
+            client.close()
+            proc.terminate()
+            proc.wait(20)
+    return {"cores": cpu / wall, "station_fps": frames / wall, "fps_gauge_min": min(fps),
+            "overview_fps": sum(overview) / len(overview), "frames": frames}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--clip", type=Path, default=ROPE)
+    args = parser.parse_args()
+    import cv2  # only to size the station polygons
+
+    cap = cv2.VideoCapture(str(args.clip))
+    w, h = cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    cap.release()
+    if not w:
+        raise SystemExit(f"cannot read {args.clip}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{args.clip.name} ({w:.0f}x{h:.0f}), overview 2 fps, {args.seconds:.0f} s per run; "
+          f"load average before {load} (2 cores shared)")
+    runs = {
+        "no station": None,
+        "one station (skipper)": [(0, 0), (w, 0), (w, h), (0, h)],
+        "one empty station (corner)": [(0, 0), (w / 8, 0), (w / 8, h / 8), (0, h / 8)],
+    }
+    results = {}
+    for name, polygon in runs.items():
+        results[name] = r = run(args.clip, polygon, args.seconds, args.warmup)
+        print(f"{name}: {r['cores']:.3f} cores, station {r['station_fps']:.1f} fps "
+              f"({r['frames']:.0f} frames; gauge min {r['fps_gauge_min']:.1f}), "
+              f"overview {r['overview_fps']:.2f} fps")
+    base = results["no station"]["cores"]
+    for name in list(runs)[1:]:
+        r = results[name]
+        extra = r["cores"] - base
+        per_frame = 1e3 * extra / r["station_fps"] if r["station_fps"] else float("nan")
+        print(f"{name}: +{extra:.3f} cores over no station = {per_frame:.1f} ms CPU per station "
+              f"frame; {r['station_fps']:.1f} fps = ratio {r['station_fps'] / TARGET_FPS:.2f} "
+              f"of the 15 fps target; {r['station_fps'] / max(r['overview_fps'], 1e-9):.1f}x "
+              "the overview's frames")
+    print(f"load average after {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
