@@ -19,58 +19,35 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from daemon import ROOT, TOKEN, TECH_TOKEN, cpu_seconds, free_port  # noqa: E402
+from daemon import cpu_seconds  # noqa: E402 - bench/daemon.py
+from tests.daemon_process import Daemon, daemon_config  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 ROPE = ROOT.parent / "shared" / "media" / "exercise" / "chenwr727_ropeskip_demo.mp4"
 TARGET_FPS = 15.0
-CONFIG = """[node]
-mode = "pe"
-demo = true  # a lesson runs from the start (records marked demo)
-state_dir = "{dir}"
-
-[cameras.gym]
-source = "{clip}"
-analyse_fps = 2.0
-loop = true
-
-{stations}
-[runtime]
-intra_op_threads = 1
-
-[store]
-path = "{dir}/edge.db"
-
-[mqtt]
-enabled = false
-
-[web]
-host = "127.0.0.1"
-port = {port}
-token = "{token}"
-technician_token = "{tech}"
-"""
+STATION = 'feed="station:gym"'
 
 
-def station_toml(polygon: list[tuple[float, float]] | None) -> str:
-    """One rope-skipping station on ``polygon``, or none."""
-    if polygon is None:
-        return ""
-    points = ", ".join(f"[{x:.0f}, {y:.0f}]" for x, y in polygon)
-    return f'[zones.stations.rope]\nexercise = "rope_skip"\npolygon = [{points}]\n'
+def camera_toml(clip: Path, polygon: list[tuple[float, float]] | None) -> str:
+    """The looped clip at 2 overview frames/s, with one rope-skipping station on ``polygon``."""
+    text = f'[cameras.gym]\nsource = "{clip}"\nanalyse_fps = 2.0\nloop = true\n'
+    if polygon is not None:
+        points = ", ".join(f"[{x:.0f}, {y:.0f}]" for x, y in polygon)
+        text += f'[zones.stations.rope]\nexercise = "rope_skip"\npolygon = [{points}]\n'
+    return text
 
 
-def metric(client: httpx.Client, name: str, label: str) -> float:
-    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
-    match = re.search(rf'^{name}\{{{re.escape(label)}\}} (\S+)$', text, re.MULTILINE)
+def metric(daemon: Daemon, name: str, label: str) -> float:
+    text = daemon.http.get("/metrics", headers=daemon.auth).text
+    match = re.search(rf"^{name}\{{{re.escape(label)}\}} (\S+)$", text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
 
 
@@ -79,38 +56,23 @@ def run(clip: Path, polygon: list[tuple[float, float]] | None, seconds: float,
     """One daemon run: CPU cores, station and overview fps over ``seconds`` after ``warmup``."""
     with tempfile.TemporaryDirectory(prefix="bench-station-") as tmp:
         port = free_port()
-        config = Path(tmp) / "edge.toml"
-        config.write_text(CONFIG.format(dir=tmp, clip=clip, stations=station_toml(polygon),
-                                        port=port, token=TOKEN, tech=TECH_TOKEN))
-        proc = subprocess.Popen([sys.executable, "-m", "edge.cli.main", "run", "--config",
-                                 str(config)], cwd=ROOT, stderr=subprocess.DEVNULL)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        config = daemon_config(Path(tmp), camera_toml(clip, polygon), port)
+        config.write_text(config.read_text().replace("[node]\n", '[node]\nmode = "pe"\n'))
+        daemon = Daemon(config, port)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the daemon did not come up")
-                time.sleep(0.3)
             time.sleep(warmup)  # models loaded, rates published
-            station = 'feed="station:gym"'
-            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
-            frames0 = metric(client, "edge_feed_samples_total", station)
+            cpu0, wall0 = cpu_seconds(daemon.proc.pid), time.monotonic()
+            frames0 = metric(daemon, "edge_feed_samples_total", STATION)
             fps, overview = [], []
             while time.monotonic() - wall0 < seconds:
                 time.sleep(2.0)
-                fps.append(metric(client, "edge_feed_fps", station))
-                overview.append(metric(client, "edge_fps_analysed", 'camera="gym"'))
-            cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
-            frames = metric(client, "edge_feed_samples_total", station) - frames0
+                fps.append(metric(daemon, "edge_feed_fps", STATION))
+                overview.append(daemon.metric("edge_fps_analysed", "gym"))
+            cpu, wall = cpu_seconds(daemon.proc.pid) - cpu0, time.monotonic() - wall0
+            frames = metric(daemon, "edge_feed_samples_total", STATION) - frames0
+            daemon.terminate()
         finally:
-            client.close()
-            proc.terminate()
-            proc.wait(20)
+            daemon.kill()
     return {"cores": cpu / wall, "station_fps": frames / wall, "fps_gauge_min": min(fps),
             "overview_fps": sum(overview) / len(overview), "frames": frames}
 

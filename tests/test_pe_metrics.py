@@ -17,6 +17,7 @@ from edge.metrics.pe.activity import CODES
 from edge.metrics.pe.engine import PEEngine
 from edge.metrics.pe.heart_rate import HeartRateMonitor
 from edge.metrics.pe.reps import RepCounter
+from edge.daemon.stations import FrameRate
 from edge.metrics.pe.stations import StationPose
 from edge.tracking.people import TrackedPerson
 from models.blazepose import BlazePoseRefiner
@@ -357,3 +358,14 @@ def test_an_empty_station_is_searched_twice_a_second_not_on_every_frame():
     image = np.full((240, 320, 3), 128, np.uint8)  # an empty grey mat
     assert all(pose.update(image, i / 15) is None for i in range(45))  # 3 s at 15 fps
     assert refiner.finds == 6
+
+
+def test_the_station_rate_takes_thinned_frames_and_caps_faster_ones():
+    """A station loop at pe.station_fps = 15 takes every frame of a capture thinned to 15 fps
+    (25 fps video: frames 40 and 80 ms apart) and 15 of a 30 fps camera's frames per second."""
+    thinned = FrameRate(15.0)
+    rng = np.random.default_rng(1)  # delivery stamps late by up to 30 ms (a busy machine)
+    times = sorted(int(j * 25 / 15) / 25 + rng.uniform(0, 0.03) for j in range(150))
+    assert all(thinned.due(t) for t in times)  # the 25 fps frame at each 15 fps tick
+    fast = FrameRate(15.0)
+    assert abs(sum(fast.due(k / 30) for k in range(300)) - 150) <= 2

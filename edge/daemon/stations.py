@@ -30,7 +30,7 @@ from .heartbeat import BEAT_S, Heartbeats
 from .lessons import LessonRunner
 from .ratelimit import RateLimitedLog
 
-__all__ = ["StationLoop", "station_feed_name"]
+__all__ = ["FrameRate", "StationLoop", "station_feed_name"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,27 @@ _IDLE_S = 0.25  # between lessons, or without stations
 # stepping in is found within half a second, and an empty mat costs a tenth of an occupied one.
 SEARCH_EVERY_S = 0.5
 _RATES_EVERY_S = 2.0
+# Frames a station loop may take ahead of its rate: capture thinned to station_fps delivers at
+# uneven intervals (25 fps -> 15 fps alternates 40 and 80 ms), which a strict schedule would drop.
+_BURST = 2.0
+
+
+class FrameRate:
+    """At most ``fps`` frames per second of frame time on average (a token bucket of
+    :data:`_BURST` frames): ``due(t)`` says whether the frame of time ``t`` is taken."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self._tokens, self._last_t = _BURST, float("-inf")
+
+    def due(self, t: float) -> bool:
+        """Whether to take the frame of time ``t`` (times must not go back)."""
+        self._tokens = min(_BURST, self._tokens + (t - self._last_t) * self.fps)
+        self._last_t = t
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
 
 def station_feed_name(camera_id: str) -> str:
@@ -59,7 +80,7 @@ class StationLoop:
         self.camera_id = camera_id
         self.name = station_feed_name(camera_id)
         self.slot = slot
-        self.interval_s = 1.0 / fps
+        self.rate = FrameRate(fps)
         self.make_refiner = make_refiner
         self.runner, self.live, self.heartbeats, self.stop = runner, live, heartbeats, stop
         self.errors = RateLimitedLog(log)
@@ -69,7 +90,6 @@ class StationLoop:
         self._stations = dict(stations)
         self._poses: dict[str, StationPose] | None = None  # built on use from _stations
         self._lock = threading.Lock()
-        self._due = 0.0
         self._marks = (0.0, 0)
         self._state = "starting"
 
@@ -90,10 +110,8 @@ class StationLoop:
                     self.stop.wait(_IDLE_S)
                     continue
                 item = self.slot.take(BEAT_S / 2)
-                if item is None or item.t < self._due - self.interval_s / 2:
-                    continue  # no new frame yet, or one faster than station_fps: dropped
-                self._due = max(self._due + self.interval_s, item.t)
-                self._analyse(item)
+                if item is not None and self.rate.due(item.t):  # else faster than station_fps
+                    self._analyse(item)
         except Exception:  # noqa: BLE001 - a bug here must not end the daemon
             log.exception("%s: stopped by an error", self.name)
         finally:
