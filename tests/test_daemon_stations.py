@@ -61,6 +61,11 @@ def test_station_counts_a_real_clip_at_the_station_rate_not_the_overview_rate(gy
             return daemon.camera_state("gym") == "stopped"  # loop = false: the clip ended
 
         daemon.wait_for(played, 60, "the clip played to its end")
+        # the live page has the station's repetitions of the windows closed so far
+        daemon.wait_for(lambda: len(daemon.http.get("/api/live", headers=daemon.auth)
+                                    .json()["windows"]) >= 2, 15, "two windows on the page")
+        live = daemon.http.get("/api/live", headers=daemon.auth).json()
+        on_page = sum(w["metrics"]["reps"]["rope"]["count"] for w in live["windows"])
         health = daemon.http.get("/api/health").json()
         assert health["feeds"]["station:gym"] == "running", health
         analysed = _feed_metric(daemon, "edge_feed_samples_total", "station:gym")
@@ -81,5 +86,6 @@ def test_station_counts_a_real_clip_at_the_station_rate_not_the_overview_rate(gy
     print(f"{CLIP}: {count} counted in edge run, truth {truth}")
     assert lesson["reps"]["rope"]["exercise"] == "rope_skip"
     assert abs(count - truth) <= 1, (count, truth)
-    # the windows hold the same repetitions (the overview added none)
+    # the windows hold the same repetitions (the overview added none), the page showed them
     assert sum(w["reps"]["rope"]["count"] for w in windows) == count
+    assert 0.5 * truth <= on_page <= count, (on_page, count)
