@@ -9,10 +9,24 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
+import time
 
 import cv2
+import numpy as np
 import pytest
 
+from edge.config import EdgeConfig, ZonesConfig
+from edge.daemon.clock import DaemonClock
+from edge.daemon.frame_slot import FrameSlot, StampedFrame
+from edge.daemon.heartbeat import Heartbeats
+from edge.daemon.lessons import LessonRunner, StreamSettings
+from edge.daemon.stations import StationLoop
+from edge.lesson.live import LiveState
+from edge.perception.options import session_options
+from models.blazepose import BlazePoseRefiner
+from sensors.samples import PoseSample
+from sensors.video import VideoFileSource
 from tests.conftest import shared_file
 from tests.daemon_process import Daemon, daemon_config, rows
 from tests.ports import free_port
@@ -89,3 +103,56 @@ def test_station_counts_a_real_clip_at_the_station_rate_not_the_overview_rate(gy
     # the windows hold the same repetitions (the overview added none), the page showed them
     assert sum(w["reps"]["rope"]["count"] for w in windows) == count
     assert 0.5 * truth <= on_page <= count, (on_page, count)
+
+
+def test_station_loop_follows_stations_drawn_while_running_without_a_restart():
+    """The loop idles (no model) while no station is drawn; a calibration save hands it the
+    stations at once (here the lesson already has the station: lessons take theirs at start)."""
+    clip = shared_file(f"media/exercise/{CLIP}")
+    config = EdgeConfig.model_validate({"node": {"mode": "pe"}, "privacy": {"min_group": 1},
+                                        "runtime": {"intra_op_threads": 1}})
+    records: list[dict] = []
+    clock, live, stop = DaemonClock(), LiveState("pe"), threading.Event()
+    with VideoFileSource(clip) as source:
+        frames = list(source)
+    w, h = frames[0].size
+    zones = ZonesConfig.model_validate({"stations": {"rope": {
+        "exercise": "rope_skip", "polygon": [[0, 0], [w, 0], [w, h], [0, h]]}}})
+    runner = LessonRunner(config, {"gym": StreamSettings(config, zones, station_feed=True)},
+                          clock, live, records.extend)
+    slot, loaded = FrameSlot(), []
+
+    def make_refiner() -> BlazePoseRefiner:
+        loaded.append(True)
+        return BlazePoseRefiner(session_options(config))
+
+    loop = StationLoop("gym", slot, {}, 15.0, make_refiner, runner, live, Heartbeats(), stop)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        runner.start_lesson()
+        start = clock.now()
+        slot.put(StampedFrame(start, frames[0]))
+        time.sleep(1.0)
+        assert not loaded and slot.taken == 0  # no station: nothing analysed, no model loaded
+        loop.set_stations(zones.stations)  # what the page's save does (Daemon._zones_saved)
+        overview = BlazePoseRefiner(session_options(config))  # who is there, at 2 fps
+        box = np.array([0, 0, w, h], np.float64)
+        for i, frame in enumerate(frames):  # one frame at a time, media time after the start
+            taken, t = slot.taken, start + 1.0 + i / 25
+            if i % 12 == 0 and (person := overview.find(frame.image, box)) is not None:
+                runner.feed("gym", PoseSample(t, [person], frame.size))
+            slot.put(StampedFrame(t, frame))
+            deadline = time.monotonic() + 5
+            while slot.taken == taken and time.monotonic() < deadline:
+                time.sleep(0.002)
+        while loop.analysed < 0.5 * len(frames) * 15 / 25 and thread.is_alive():
+            time.sleep(0.01)
+        runner.end_lesson()
+    finally:
+        stop.set()
+        thread.join(5)
+    (lesson,) = [r for r in records if r["type"] == "lesson"]
+    truth = int(_truth(CLIP)["gt_count"])
+    assert loaded == [True] and live.feed_status()["station:gym"]["state"] == "stopped"
+    assert abs(lesson["metrics"]["reps"]["rope"]["count"] - truth) <= 1, lesson["metrics"]["reps"]
