@@ -2,10 +2,11 @@
 
 Usage: .venv/bin/python bench/station.py [--seconds 30] [--clip ../shared/media/exercise/...]
 
-Runs the daemon three times on the same PE config, one camera playing a real exercise clip
-(default the rope-skipping one, looped) with its overview at 2 frames/s: without a station, with
-one station around the skipper, and with one empty station (a corner of the frame nobody stands
-in). Each run warms up, then measures over ``--seconds``:
+Runs the daemon four times on the same PE config, one camera playing a real exercise clip
+(default the rope-skipping one, looped) with its overview at 2 frames/s: without a station with
+``pe.station_fps = 4`` (capture at the overview's 4 frames/s) and with the default 15 (the cost
+of decoding for stations), with one station around the exerciser, and with one empty station (a
+corner of the frame nobody stands in). Each run warms up, then measures over ``--seconds``:
 - the process's CPU time over wall time (1.0 = one core), hence one station's cost as the
   difference to the run without a station, per core and per analysed frame;
 - the station loop's analysed frames per second (``edge_feed_fps{feed="station:gym"}``, and
@@ -36,9 +37,11 @@ TARGET_FPS = 15.0
 STATION = 'feed="station:gym"'
 
 
-def camera_toml(clip: Path, polygon: list[tuple[float, float]] | None) -> str:
+def camera_toml(clip: Path, polygon: list[tuple[float, float]] | None,
+                station_fps: float) -> str:
     """The looped clip at 2 overview frames/s, with one rope-skipping station on ``polygon``."""
-    text = f'[cameras.gym]\nsource = "{clip}"\nanalyse_fps = 2.0\nloop = true\n'
+    text = (f'[cameras.gym]\nsource = "{clip}"\nanalyse_fps = 2.0\nloop = true\n'
+            f'[pe]\nstation_fps = {station_fps}\n')
     if polygon is not None:
         points = ", ".join(f"[{x:.0f}, {y:.0f}]" for x, y in polygon)
         text += f'[zones.stations.rope]\nexercise = "rope_skip"\npolygon = [{points}]\n'
@@ -51,12 +54,12 @@ def metric(daemon: Daemon, name: str, label: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def run(clip: Path, polygon: list[tuple[float, float]] | None, seconds: float,
-        warmup: float) -> dict[str, float]:
+def run(clip: Path, polygon: list[tuple[float, float]] | None, station_fps: float,
+        seconds: float, warmup: float) -> dict[str, float]:
     """One daemon run: CPU cores, station and overview fps over ``seconds`` after ``warmup``."""
     with tempfile.TemporaryDirectory(prefix="bench-station-") as tmp:
         port = free_port()
-        config = daemon_config(Path(tmp), camera_toml(clip, polygon), port)
+        config = daemon_config(Path(tmp), camera_toml(clip, polygon, station_fps), port)
         config.write_text(config.read_text().replace("[node]\n", '[node]\nmode = "pe"\n'))
         daemon = Daemon(config, port)
         try:
@@ -93,19 +96,23 @@ def main() -> int:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.clip.name} ({w:.0f}x{h:.0f}), overview 2 fps, {args.seconds:.0f} s per run; "
           f"load average before {load} (2 cores shared)")
-    runs = {
-        "no station": None,
-        "one station (skipper)": [(0, 0), (w, 0), (w, h), (0, h)],
-        "one empty station (corner)": [(0, 0), (w / 8, 0), (w / 8, h / 8), (0, h / 8)],
+    runs = {  # name -> station polygon, pe.station_fps (hence the capture rate)
+        "no station, capture at 4 fps": (None, 4.0),
+        "no station": (None, TARGET_FPS),
+        "one station (the exerciser)": ([(0, 0), (w, 0), (w, h), (0, h)], TARGET_FPS),
+        "one empty station (corner)": ([(0, 0), (w / 8, 0), (w / 8, h / 8), (0, h / 8)],
+                                       TARGET_FPS),
     }
     results = {}
-    for name, polygon in runs.items():
-        results[name] = r = run(args.clip, polygon, args.seconds, args.warmup)
+    for name, (polygon, station_fps) in runs.items():
+        results[name] = r = run(args.clip, polygon, station_fps, args.seconds, args.warmup)
         print(f"{name}: {r['cores']:.3f} cores, station {r['station_fps']:.1f} fps "
               f"({r['frames']:.0f} frames; gauge min {r['fps_gauge_min']:.1f}), "
               f"overview {r['overview_fps']:.2f} fps")
     base = results["no station"]["cores"]
-    for name in list(runs)[1:]:
+    print(f"capture at 15 instead of 4 fps (PE mode): "
+          f"+{base - results['no station, capture at 4 fps']['cores']:.3f} cores")
+    for name in list(runs)[2:]:
         r = results[name]
         extra = r["cores"] - base
         per_frame = 1e3 * extra / r["station_fps"] if r["station_fps"] else float("nan")

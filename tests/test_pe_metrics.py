@@ -18,10 +18,7 @@ from edge.metrics.pe.engine import PEEngine
 from edge.metrics.pe.heart_rate import HeartRateMonitor
 from edge.metrics.pe.reps import RepCounter
 from edge.daemon.stations import FrameRate
-from edge.metrics.pe.stations import StationPose
 from edge.tracking.people import TrackedPerson
-from models.blazepose import BlazePoseRefiner
-from models.runtime import SessionOptions
 from edge.lesson.session import LessonSession
 from sensors.samples import HeartRateSample, PoseSample, StationSample
 from tests.pe_bodies import exercise_frames
@@ -340,24 +337,6 @@ def test_a_student_still_in_the_overview_is_active_while_the_station_loop_counts
             engine.on_people(t, [TrackedPerson(track=3, kp=still)], (1920, 1080))
     activity = engine.close_lesson(0.0, frames[-1][0]).metrics["activity"]
     assert activity["very_active"] > 0.5, activity
-
-
-class _CountedBlazePose(BlazePoseRefiner):
-    """The real top-down model, counting its searches."""
-
-    finds = 0
-
-    def find(self, image, box):
-        self.finds += 1
-        return super().find(image, box)
-
-
-def test_an_empty_station_is_searched_twice_a_second_not_on_every_frame():
-    refiner = _CountedBlazePose(SessionOptions(intra_op_threads=1))
-    pose = StationPose(refiner, [(0, 0), (320, 0), (320, 240), (0, 240)], search_every_s=0.5)
-    image = np.full((240, 320, 3), 128, np.uint8)  # an empty grey mat
-    assert all(pose.update(image, i / 15) is None for i in range(45))  # 3 s at 15 fps
-    assert refiner.finds == 6
 
 
 def test_the_station_rate_takes_thinned_frames_and_caps_faster_ones():

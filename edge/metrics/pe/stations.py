@@ -46,8 +46,9 @@ class StationPose:
     station's box is searched at every quarter turn (someone lying along the image's vertical
     axis, or a camera mounted on its side).
 
-    :param search_every_s: an empty station is searched again only this long after the last
-        search found nobody (a search runs the model three times; 0 = on every frame).
+    :param search_every_s: a station empty for this long is searched only this often (a search
+        runs the model three times); a person just lost is searched on every frame for this
+        long (a blurred frame mid-jump must not cost the next ones). 0 = every frame.
     """
 
     def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]],
@@ -56,13 +57,17 @@ class StationPose:
         self.box = _polygon_box(polygon)
         self.search_every_s = search_every_s
         self._kp: np.ndarray | None = None
-        self._next_search = float("-inf")
+        self._next_search = self._searching_until = float("-inf")
 
     def update(self, image: np.ndarray, t: float = 0.0) -> np.ndarray | None:
         """COCO-17 keypoints (frame pixels) of the station's person in the frame of time ``t``,
         or None when nobody (or when an empty station is not due for a search yet)."""
-        person = self.refiner.refine(image, self._kp) if self._kp is not None else None
-        if person is None and t >= self._next_search:
+        person = None
+        if self._kp is not None:
+            person = self.refiner.refine(image, self._kp)
+            if person is None:  # just lost
+                self._searching_until = t + self.search_every_s
+        if person is None and (t <= self._searching_until or t >= self._next_search):
             person = self.refiner.find(image, self.box)
             if person is None:
                 self._next_search = t + self.search_every_s
