@@ -127,7 +127,7 @@ class StationLoop:
             self.analysed += 1
             if self.errors.ok(self.name) or self._state != "running":
                 log.info("%s: analysing %d station(s)", self.name, len(poses))
-                self._set_state("running")
+            self._set_state("running")  # the frame count on /metrics is never stale
         except Exception as exc:  # noqa: BLE001 - one bad frame or model error: next frame
             self.failures += 1
             self._set_state("retrying")
