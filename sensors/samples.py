@@ -121,4 +121,14 @@ class EnvironmentSample:
     values: dict[str, float] = field(default_factory=dict)
 
 
-Sample = PoseSample | AudioFeatures | HeartRateSample | EnvironmentSample
+@dataclass(frozen=True)
+class StationSample:
+    """The PE stations of one camera frame at time ``t``: station name -> its one exerciser's
+    COCO-17 keypoints (float32 (17, 3), frame pixels), or None when nobody is there. Memory only:
+    no identity, and what reaches a record is a repetition count per station."""
+
+    t: float
+    poses: dict[str, np.ndarray | None]
+
+
+Sample = PoseSample | AudioFeatures | HeartRateSample | EnvironmentSample | StationSample

@@ -266,6 +266,8 @@ def _other_schemas() -> dict[str, dict]:
                     "state": {"enum": list(FEED_STATES)},
                     "samples": {"type": "integer", "minimum": 0},
                     "failures": {"type": "integer", "minimum": 0},
+                    "fps": {"type": "number", "minimum": 0,
+                            "description": "frames analysed per second (PE station loops)"},
                 },
             }},
         }, ["ts", "session", "outbox"]),

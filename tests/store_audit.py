@@ -9,6 +9,7 @@ ones: planted personal data, stores moved aside as corrupt, and fixtures that co
 from __future__ import annotations
 
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,16 @@ def stores_under(folder: Path) -> list[Path]:
     return found
 
 
+def _min_group(store: Path) -> int:
+    """``privacy.min_group`` of the daemon that wrote ``store``: from the ``edge.toml`` beside its
+    ``state/`` folder (tests/daemon_process.py writes it there), else the default 5."""
+    config = store.parent.parent / "edge.toml"
+    try:
+        return int(tomllib.loads(config.read_text())["privacy"]["min_group"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+        return 5
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is None or session.config.option.collectonly:
@@ -51,7 +62,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     stores = stores_under(base)
     for path in stores:
         try:
-            report = audit_database(path)
+            report = audit_database(path, _min_group(path))
         except AuditError as exc:
             if "malformed" in str(exc):  # a test that damaged pages on purpose
                 continue

@@ -182,3 +182,12 @@ def test_loading_a_config_does_not_import_opencv():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("value, message", [("0", "greater than 0"), ("61", "less than or equal"),
+                                            ('"15"', "number")])
+def test_station_fps_is_a_positive_rate(tmp_path, value, message):
+    path = write(tmp_path, f"[pe]\nstation_fps = {value}\n")
+    (problem,) = validate_file(path)
+    assert problem.startswith(f"{path}:2: pe.station_fps:") and message in problem, problem
+    assert EdgeConfig().pe.station_fps == 15.0

@@ -17,9 +17,10 @@ from edge.metrics.pe.activity import CODES
 from edge.metrics.pe.engine import PEEngine
 from edge.metrics.pe.heart_rate import HeartRateMonitor
 from edge.metrics.pe.reps import RepCounter
+from edge.daemon.stations import FrameRate
 from edge.tracking.people import TrackedPerson
 from edge.lesson.session import LessonSession
-from sensors.samples import HeartRateSample, PoseSample
+from sensors.samples import HeartRateSample, PoseSample, StationSample
 from tests.pe_bodies import exercise_frames
 from tests.pe_scenegen import make_pe_scene
 
@@ -291,3 +292,59 @@ def test_density_mean_ignores_broken_tracks(scene, zones):
     assert lesson["exercise_density_mean"] == pytest.approx(
         scene.truth["exercise_density_mean"], abs=0.03
     )
+
+
+def _jacks_at_a_station(reps: int) -> tuple[list[tuple[float, np.ndarray]], ZonesConfig]:
+    """A student doing ``reps`` full jumping jacks (15 fps) and a station drawn around them."""
+    frames = exercise_frames("jumping_jack", [1.0] * reps)
+    pts = np.concatenate([kp[:, :2] for _, kp in frames])
+    (x0, y0), (x1, y1) = pts.min(axis=0) - 20, pts.max(axis=0) + 20
+    polygon = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    zones = ZonesConfig.model_validate(
+        {"stations": {"jacks": {"exercise": "jumping_jack", "polygon": polygon}}}
+    )
+    return frames, zones
+
+
+def test_a_fed_station_is_counted_from_the_station_loop_only():
+    """In the daemon the station loop feeds StationSample at the station rate and the overview
+    feeds the same student as people: counted once, from the station loop. Replay (no station
+    loop) counts from the overview's people."""
+    frames, zones = _jacks_at_a_station(6)
+    replayed = PEEngine(EdgeConfig(), zones)
+    fed = PEEngine(EdgeConfig(), zones, station_feed=True)
+    for t, kp in frames:
+        for engine in (replayed, fed):
+            engine.on_people(t, [TrackedPerson(track=7, kp=kp)], (1920, 1080))
+    assert replayed.close_lesson(0.0, frames[-1][0]).metrics["reps"]["jacks"]["count"] == 6
+    assert fed.close_window(0.0, frames[-1][0]).metrics["reps"]["jacks"]["count"] == 0
+    for t, kp in frames:
+        fed.on_stations(StationSample(t, {"jacks": kp, "drawn-later": kp}))
+    lesson = fed.close_lesson(0.0, frames[-1][0]).metrics["reps"]
+    assert lesson["jacks"]["count"] == 6
+    assert set(lesson) == {"jacks"}  # a station the lesson did not start with waits for the next
+
+
+def test_a_student_still_in_the_overview_is_active_while_the_station_loop_counts():
+    """The overview at 2 fps sees a jumping student as a blur of poses; the station loop's
+    repetitions make the occupant very active (pe.rep_active_s), without any track id."""
+    frames, zones = _jacks_at_a_station(8)
+    engine = PEEngine(EdgeConfig(), zones, station_feed=True)
+    still = frames[0][1]
+    for i, (t, kp) in enumerate(frames):
+        engine.on_stations(StationSample(t, {"jacks": kp}))
+        if i % 7 == 0:  # the overview's rate, always the same standing pose
+            engine.on_people(t, [TrackedPerson(track=3, kp=still)], (1920, 1080))
+    activity = engine.close_lesson(0.0, frames[-1][0]).metrics["activity"]
+    assert activity["very_active"] > 0.5, activity
+
+
+def test_the_station_rate_takes_thinned_frames_and_caps_faster_ones():
+    """A station loop at pe.station_fps = 15 takes every frame of a capture thinned to 15 fps
+    (25 fps video: frames 40 and 80 ms apart) and 15 of a 30 fps camera's frames per second."""
+    thinned = FrameRate(15.0)
+    rng = np.random.default_rng(1)  # delivery stamps late by up to 30 ms (a busy machine)
+    times = sorted(int(j * 25 / 15) / 25 + rng.uniform(0, 0.03) for j in range(150))
+    assert all(thinned.due(t) for t in times)  # the 25 fps frame at each 15 fps tick
+    fast = FrameRate(15.0)
+    assert abs(sum(fast.due(k / 30) for k in range(300)) - 150) <= 2

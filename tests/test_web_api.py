@@ -19,6 +19,7 @@ from edge.config import EdgeConfig, load_config
 from edge.lesson.live import LiveState
 from edge.web import create_app
 from edge.web.auth import Tokens, client_allowed, ensure_tokens
+from sync.contract import validator
 
 TOKENS = Tokens(teacher="teacher-token-0123456789", technician="technician-token-0123456789")
 TEACHER = {"Authorization": f"Bearer {TOKENS.teacher}"}
@@ -207,6 +208,19 @@ def test_metrics_export_edge_counters(setup):
     assert client.get("/api/health").json()["cameras"] == {"front": "streaming"}
     names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
     assert names and all(n.startswith("edge_") for n in names)
+
+
+def test_a_station_loop_shows_its_fps_on_metrics_health_and_the_mqtt_health_record(setup):
+    client, _, live, *_ = setup
+    live.update_feed("station:gym", state="running", samples=450, failures=0, fps=15.2)
+    text = client.get("/metrics", headers=TEACHER).text
+    assert 'edge_feed_fps{feed="station:gym"} 15.2' in text
+    assert 'edge_feed_samples_total{feed="station:gym"} 450.0' in text
+    assert client.get("/api/health").json()["feeds"] == {"station:gym": "running"}
+    payload = {"schema": "cls.health/v1", "ts": 1.0, "session": 1, "outbox": {},
+               "feeds": live.feed_status()}
+    assert payload["feeds"]["station:gym"]["fps"] == 15.2
+    assert not list(validator("health").iter_errors(payload))  # what the publisher sends
 
 
 def _laplacian_var(image: np.ndarray, box: tuple[int, int, int, int]) -> float:

@@ -151,3 +151,9 @@ class PEConfig(StrictModel):
         4.0, ge=0, le=60,
         description="A station student with a repetition this recently counts as very active.",
     )
+    station_fps: float = Field(
+        15.0, gt=0, le=60,
+        description="Frames per second each camera's PE stations are analysed at (BlazePose on "
+        "the station crops, in their own loop beside the overview); the camera is captured at "
+        "least this fast in PE mode.",
+    )

@@ -5,7 +5,9 @@ state machine (connecting / streaming / stalled / unreachable), capped jittered 
 counters go into :class:`~edge.lesson.live.LiveState` (health, Prometheus, the systemd status line).
 Files and folders (demo, tests) are played by :class:`FilePlayback`, paced to their media time
 so a video plays in real time like a camera would; a file that cannot be read is retried with
-the same :class:`~sensors.backoff.Backoff`.
+the same :class:`~sensors.backoff.Backoff`. Each frame goes into every slot of the camera (the
+overview's, and in PE mode the station loop's): putting never waits, so neither consumer can
+slow capture.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from edge.config import CameraConfig
 from edge.lesson.live import LiveState
@@ -28,7 +30,7 @@ from .frame_slot import FrameSlot, StampedFrame
 from .heartbeat import BEAT_S, Heartbeats
 from .ratelimit import RateLimitedLog
 
-__all__ = ["BACKOFF_FIRST_S", "CAPTURE_HEADROOM", "FilePlayback", "report_camera",
+__all__ = ["BACKOFF_FIRST_S", "CAPTURE_HEADROOM", "FilePlayback", "capture_fps", "report_camera",
            "supervise_camera"]
 
 log = logging.getLogger(__name__)
@@ -45,9 +47,26 @@ def _heartbeat_name(camera_id: str) -> str:
     return f"capture:{camera_id}"
 
 
-def _sink(slot: FrameSlot, clock: DaemonClock) -> Callable[[Frame], None]:
-    """Frames into ``slot``, stamped on the daemon clock (the analyser takes the latest)."""
-    return lambda frame: slot.put(StampedFrame(clock.now(), frame))
+def capture_fps(config: CameraConfig, station_fps: float | None = None) -> float:
+    """Frames per second to decode: :data:`CAPTURE_HEADROOM` times ``analyse_fps``, and at
+    least ``station_fps`` when a station loop reads the camera too."""
+    return max(config.analyse_fps * CAPTURE_HEADROOM, station_fps or 0.0)
+
+
+def _sink(slots: Sequence[FrameSlot], clock: DaemonClock) -> Callable[[Frame], None]:
+    """Frames into every slot, stamped on the daemon clock (each consumer takes the latest)."""
+
+    def deliver(frame: Frame) -> None:
+        item = StampedFrame(clock.now(), frame)
+        for slot in slots:
+            slot.put(item)
+
+    return deliver
+
+
+def _clear(slots: Sequence[FrameSlot]) -> None:
+    for slot in slots:
+        slot.clear()
 
 
 def report_camera(live: LiveState, status: CameraStatus) -> None:
@@ -56,9 +75,11 @@ def report_camera(live: LiveState, status: CameraStatus) -> None:
                        reconnects=status.reconnects, failures=status.failures)
 
 
-def supervise_camera(camera_id: str, config: CameraConfig, slot: FrameSlot, clock: DaemonClock,
-                     live: LiveState, heartbeats: Heartbeats) -> CameraSupervisor:
-    """A started :class:`CameraSupervisor` for live camera ``camera_id``; stop it with ``stop()``.
+def supervise_camera(camera_id: str, config: CameraConfig, slots: Sequence[FrameSlot],
+                     clock: DaemonClock, live: LiveState, heartbeats: Heartbeats,
+                     fps: float) -> CameraSupervisor:
+    """A started :class:`CameraSupervisor` for live camera ``camera_id`` delivering about ``fps``
+    frames/s into ``slots``; stop it with ``stop()``.
 
     State changes reach ``live`` at once; the frame counter between them is refreshed by the
     caller (:func:`report_camera` with ``supervisor.status()``).
@@ -67,28 +88,30 @@ def supervise_camera(camera_id: str, config: CameraConfig, slot: FrameSlot, cloc
 
     def on_state(status: CameraStatus) -> None:
         if status.state in _LOST:
-            slot.clear()  # the analyser must not take a frame of a stream that is gone
+            _clear(slots)  # the analysers must not take a frame of a stream that is gone
         report_camera(live, status)
         if status.state == "stopped":
             heartbeats.forget(name)
 
-    source = CameraSource(config.source, fps=config.analyse_fps * CAPTURE_HEADROOM)
-    return CameraSupervisor(camera_id, source, _sink(slot, clock), on_state=on_state,
+    source = CameraSource(config.source, fps=fps)
+    return CameraSupervisor(camera_id, source, _sink(slots, clock), on_state=on_state,
                             heartbeat=lambda: heartbeats.beat(name),
                             backoff=Backoff(initial_s=BACKOFF_FIRST_S),
                             heartbeat_s=BEAT_S).start()
 
 
 class FilePlayback:
-    """Plays file/folder camera ``camera_id`` into ``slot`` until ``stop`` is set (run it in a
-    thread); with ``loop = false`` it ends with the file."""
+    """Plays file/folder camera ``camera_id`` at about ``fps`` frames/s into ``slots`` until
+    ``stop`` is set (run it in a thread); with ``loop = false`` it ends with the file."""
 
-    def __init__(self, camera_id: str, config: CameraConfig, slot: FrameSlot, clock: DaemonClock,
-                 live: LiveState, heartbeats: Heartbeats, stop: threading.Event):
+    def __init__(self, camera_id: str, config: CameraConfig, slots: Sequence[FrameSlot],
+                 clock: DaemonClock, live: LiveState, heartbeats: Heartbeats,
+                 stop: threading.Event, fps: float):
         self.camera_id = camera_id
         self.config = config
-        self.slot = slot
-        self.deliver = _sink(slot, clock)
+        self.slots = list(slots)
+        self.fps = fps
+        self.deliver = _sink(self.slots, clock)
         self.live = live
         self.heartbeats = heartbeats
         self.stop = stop
@@ -100,12 +123,11 @@ class FilePlayback:
 
     def run(self) -> None:
         """Play, retrying a failing file, until stopped (or the end, without loop)."""
-        fps = self.config.analyse_fps * CAPTURE_HEADROOM
         while not self.stop.is_set():
             self.heartbeats.beat(self.name)
             self.live.update_camera(self.camera_id, state="connecting")
             try:
-                self._play(fps)
+                self._play(self.fps)
                 if not self.config.loop and not self.stop.is_set():
                     log.info("camera %s: %s ended (loop = false); capture stops",
                              self.camera_id, self.config.source)
@@ -116,7 +138,7 @@ class FilePlayback:
             except Exception as exc:  # noqa: BLE001 - a broken decoder must not end the daemon
                 self._failed(f"{type(exc).__name__}: {exc}")
             self._wait(self.backoff.next_delay())
-        self.slot.clear()
+        _clear(self.slots)
         self.live.update_camera(self.camera_id, state="stopped")
         self.heartbeats.forget(self.name)
 
@@ -149,7 +171,7 @@ class FilePlayback:
 
     def _failed(self, problem: str) -> None:
         self.failures += 1
-        self.slot.clear()
+        _clear(self.slots)
         self.live.update_camera(self.camera_id, state="unreachable", failures=self.failures)
         self.errors.warning(self.camera_id, "camera %s: %s; retrying", self.camera_id, problem)
 

@@ -1,5 +1,9 @@
 """`edge run`: wire config, store, web page, capture, analysis, lessons and services together.
 
+In PE mode each camera has a station loop beside its overview analysis (:mod:`.stations`):
+capture feeds both at least ``pe.station_fps``, and the lessons count station repetitions from
+the station loop only.
+
 Start order follows what a supervisor must know first: store and web page are up before any
 camera is opened (a dead camera never delays the page); the pose model loads on first use.
 Stop order flushes data first: inputs stop, the running lesson is ended (last partial window
@@ -20,6 +24,8 @@ import numpy as np
 from edge.config import ConfigError, EdgeConfig, ZonesConfig
 from edge.lesson.live import LiveState
 from edge.daemon.logging_setup import RateLimitFilter
+from edge.metrics.pe.stations import Refiner
+from edge.perception.options import session_options
 from edge.perception.pipeline import Perception
 from edge.lesson.replay import session_settings
 from edge.store import StoreLock
@@ -35,7 +41,7 @@ from sensors.scene import SCENE_SUFFIXES, SceneSource
 
 from .alerts import CameraLossWatch
 from .analysis import AnalysisLoop, CameraLane
-from .capture import FilePlayback, report_camera, supervise_camera
+from .capture import FilePlayback, capture_fps, report_camera, supervise_camera
 from .clock import DaemonClock
 from .feeds import FeedContext, SceneFeed, SupervisedFeed, sensor_feeds
 from .frame_slot import FrameSlot
@@ -44,6 +50,7 @@ from .lessons import LessonRunner, StreamSettings
 from .memory import release_free_memory
 from .reload import plan_reload
 from .services import start_services, watch_services
+from .stations import StationLoop
 from .store_writer import StoreWriter
 from .web_server import WebServer
 
@@ -104,6 +111,8 @@ class Daemon:
         self.writer = StoreWriter(config.store, self.live, self.heartbeats)
         self.store_lock = StoreLock(self.store_path)
         self.lanes: dict[str, CameraLane] = {}
+        self.station_slots: dict[str, FrameSlot] = {}  # PE mode: each camera's station loop reads
+        self.station_loops: dict[str, StationLoop] = {}
         self._headers: dict[str, Any] = {}  # scene headers, read once (a bad file fails here)
         streams = self._streams()
         if self.lanes:  # cameras need the pose model: fail here, not later inside a thread
@@ -140,9 +149,12 @@ class Daemon:
                     self._headers[camera_id] = SceneSource(camera.source).header
             elif camera_id not in self.lanes:
                 self.lanes[camera_id] = CameraLane(camera_id, FrameSlot(), 1.0 / camera.analyse_fps)
+                if self.config.node.mode == "pe":
+                    self.station_slots[camera_id] = FrameSlot()
             settings = session_settings(self.config, self._headers.get(camera_id),
                                         self.config.node.mode)
-            streams[camera_id] = StreamSettings(settings.config, settings.zones)
+            streams[camera_id] = StreamSettings(settings.config, settings.zones,
+                                                station_feed=camera_id in self.station_slots)
         if not streams:
             log.warning("no enabled camera or scene in the config: lessons will have no data")
         return streams
@@ -192,13 +204,22 @@ class Daemon:
         self.services = start_services(self.config, self.store_path, self.stop, self.live)
         for camera_id, lane in self.lanes.items():
             camera = self.config.cameras[camera_id]
+            station_slot = self.station_slots.get(camera_id)
+            slots = [lane.slot] if station_slot is None else [lane.slot, station_slot]
+            fps = capture_fps(camera, self.config.pe.station_fps if station_slot else None)
             if is_camera_spec(camera.source):
-                self.cameras[camera_id] = supervise_camera(camera_id, camera, lane.slot,
-                                                           self.clock, self.live, self.heartbeats)
+                self.cameras[camera_id] = supervise_camera(camera_id, camera, slots, self.clock,
+                                                           self.live, self.heartbeats, fps)
             else:
-                playback = FilePlayback(camera_id, camera, lane.slot, self.clock, self.live,
-                                        self.heartbeats, self.stop)
+                playback = FilePlayback(camera_id, camera, slots, self.clock, self.live,
+                                        self.heartbeats, self.stop, fps)
                 self._spawn(playback.name, playback.run)
+        for camera_id, slot in self.station_slots.items():
+            loop = StationLoop(camera_id, slot, self.config.zones.stations,
+                               self.config.pe.station_fps, self._station_refiner, self.runner,
+                               self.live, self.heartbeats, self.stop)
+            self.station_loops[camera_id] = loop
+            self._spawn(loop.name, loop.run)
         if self.lanes:
             analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
                                     self.live, self.heartbeats, self.stop)
@@ -321,7 +342,13 @@ class Daemon:
                         "them to: they are not read")
 
     def _perception(self) -> Perception:
-        return Perception.from_config(self.config)
+        # stations with a loop of their own are not refined again by the overview
+        return Perception.from_config(self.config, refine_stations=not self.station_slots)
+
+    def _station_refiner(self) -> Refiner:
+        from models.blazepose import BlazePoseRefiner  # loaded only when a station is analysed
+
+        return BlazePoseRefiner(session_options(self.config), self.config.runtime.models_dir)
 
     def _systemd_status(self) -> str:
         """systemd: the STATUS= line (what fails first, then camera states, outbox depth)."""
@@ -336,6 +363,8 @@ class Daemon:
         log.info("zones saved; the running lesson uses them from its next frame")
 
     def _perception_zones(self, zones: ZonesConfig) -> None:
+        for loop in self.station_loops.values():  # they follow the stations at once
+            loop.set_stations(zones.stations)
         perception = self.analysis.perception if self.analysis is not None else None
         if perception is not None:  # the pass plan follows the floor calibration at once
             perception.set_zones(zones)

@@ -31,10 +31,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """How one stream's sessions are built: config (a scene may bring its own age), zones."""
+    """How one stream's sessions are built: config (a scene may bring its own age), zones, and
+    whether a station loop feeds its PE stations (:class:`edge.lesson.session.LessonSession`)."""
 
     config: EdgeConfig
     zones: ZonesConfig
+    station_feed: bool = False
 
 
 class LessonRunner:
@@ -73,7 +75,8 @@ class LessonRunner:
                 raise LessonConflict("a lesson is already running")
             start = self.clock.now()
             self._sessions = {
-                stream: LessonSession(s.config, self.mode, s.zones, start=start)
+                stream: LessonSession(s.config, self.mode, s.zones, start=start,
+                                      station_feed=s.station_feed)
                 for stream, s in self.streams.items()
             }
             self.live.start_lesson(start)

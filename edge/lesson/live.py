@@ -76,6 +76,7 @@ class FeedCounters:
     state: str = "starting"
     samples: int = 0  # samples delivered to the lesson runner
     failures: int = 0  # source failures (each followed by a backoff and a retry)
+    fps: float = 0.0  # frames analysed per second (station loops; 0 where not measured)
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ class LiveState:
         :raises ValueError: on an unknown counter or state."""
         self._update(self._cameras, camera, CameraCounters, CAMERA_STATES, "camera", values)
 
-    def update_feed(self, feed: str, **values: int | str) -> None:
+    def update_feed(self, feed: str, **values: float | str) -> None:
         """Set some of a feed's counters (:class:`FeedCounters` fields).
 
         :raises ValueError: on an unknown counter or state."""

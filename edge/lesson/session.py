@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sensors.samples import (
     MAX_TIME,
@@ -22,6 +22,7 @@ from sensors.samples import (
     HeartRateSample,
     PoseSample,
     Sample,
+    StationSample,
 )
 
 from edge.alerts import AlertSource, alert_record
@@ -38,7 +39,7 @@ from edge.metrics.classroom.st import STEngine
 from edge.tracking.tracker import Tracker
 from edge.geometry.zones import ZoneGeometry
 
-__all__ = ["LessonSession", "TimeError", "engines_for_mode", "lesson_at"]
+__all__ = ["LessonSession", "StationSink", "TimeError", "engines_for_mode", "lesson_at"]
 
 _EPS = 1e-6
 
@@ -47,10 +48,20 @@ class TimeError(ValueError):
     """A sample time that is not finite or is out of range."""
 
 
+@runtime_checkable
+class StationSink(Protocol):
+    """An engine that counts repetitions on the station loop's frames (the PE engine)."""
+
+    def on_stations(self, sample: StationSample) -> None:
+        """One station-loop frame: each station's exerciser, or None."""
+        ...
+
+
 def engines_for_mode(
-    mode: str, config: EdgeConfig, zones: ZonesConfig | None
+    mode: str, config: EdgeConfig, zones: ZonesConfig | None, station_feed: bool = False
 ) -> list[MetricEngine]:
-    """The metric engines of a lesson in ``mode`` ("classroom" or "pe")."""
+    """The metric engines of a lesson in ``mode`` ("classroom" or "pe"); ``station_feed``: PE
+    stations are counted from :class:`StationSample` only, not from the overview's people."""
     if mode == "classroom":
         classroom = ClassroomEngine(config.classroom, zones)
         # S-T without a teacher microphone asks whether a student stands to answer: the classroom
@@ -65,7 +76,7 @@ def engines_for_mode(
     if mode == "pe":
         from edge.metrics.pe.engine import PEEngine  # imported here: classroom lessons never load PE code
 
-        return [PEEngine(config, zones), EnvironmentEngine(config.environment)]
+        return [PEEngine(config, zones, station_feed), EnvironmentEngine(config.environment)]
     raise ValueError(f"unknown mode {mode!r} (expected 'classroom' or 'pe')")
 
 
@@ -76,6 +87,8 @@ class LessonSession:
     :param mode: "classroom" or "pe".
     :param zones: calibrated zones; default ``config.zones`` (a scene header may bring its own).
     :param start: lesson start on the samples' clock; default the first sample's time.
+    :param station_feed: PE stations are counted from the :class:`StationSample` of a station
+        loop (the daemon's cameras), not from the overview's people (replay, scenes).
     """
 
     def __init__(
@@ -84,16 +97,18 @@ class LessonSession:
         mode: str,
         zones: ZonesConfig | None = None,
         start: float | None = None,
+        station_feed: bool = False,
     ) -> None:
         self.config = config
         self.mode = mode
+        self.station_feed = station_feed
         self.zones = zones if zones is not None else config.zones
         self._begin(start)
 
     def _begin(self, start: float | None) -> None:
         """Fresh engines, tracker and roles: a lesson's state starts empty."""
         config = self.config
-        self.engines = engines_for_mode(self.mode, config, self.zones)
+        self.engines = engines_for_mode(self.mode, config, self.zones, self.station_feed)
         self.tracker = Tracker.from_config(config.classroom)
         self.roles = RoleAssigner(
             self.zones,
@@ -157,6 +172,10 @@ class LessonSession:
         elif isinstance(sample, EnvironmentSample):
             for engine in self.engines:
                 engine.on_environment(sample)
+        elif isinstance(sample, StationSample):
+            for engine in self.engines:
+                if isinstance(engine, StationSink):
+                    engine.on_stations(sample)
         self._last_t = sample.t if self._last_t is None else max(self._last_t, sample.t)
         for engine in self.engines:
             if isinstance(engine, AlertSource):

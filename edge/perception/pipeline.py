@@ -58,7 +58,8 @@ class Perception:
 
     @classmethod
     def from_config(
-        cls, config: EdgeConfig, mode: str | None = None, zones: ZonesConfig | None = None
+        cls, config: EdgeConfig, mode: str | None = None, zones: ZonesConfig | None = None,
+        refine_stations: bool = True,
     ) -> Perception:
         """The configured bottom-up pose estimator (loads and warms the model), followed in a PE
         lesson by BlazePose refinement of each station's occupant (when there are stations) and
@@ -66,6 +67,8 @@ class Perception:
 
         :param mode: the lesson mode; default ``config.node.mode``.
         :param zones: the calibrated zones; default ``config.zones``.
+        :param refine_stations: False when the stations have a loop of their own (the daemon's
+            edge.daemon.stations): the overview then does not refine their occupants.
         :raises models.runtime.ModelError: when a model cannot be found or loaded.
         """
         # Imported here so scene replays (no frames) never load onnxruntime or a model.
@@ -76,6 +79,7 @@ class Perception:
         perception = cls(PoseEstimator(pose_options(config, zones, mode), session_options(config),
                                        config.runtime.models_dir))
         stations = (zones if zones is not None else config.zones).stations
+        stations = stations if refine_stations else {}
         searches = config.pe.floor_search_max
         if (mode or config.node.mode) == "pe" and (stations or searches):
             from edge.metrics.pe.floor_search import floor_search_hook

@@ -67,7 +67,8 @@ class LiveCollector(Collector):
 
 
 def _feed_metrics(feeds: dict[str, FeedCounters]) -> Iterator[Metric]:
-    """Per feed (audio, env:<sensor>, heart-rate, scene:<camera>): samples, failures, state."""
+    """Per feed (audio, env:<sensor>, heart-rate, scene:<camera>, station:<camera>): samples,
+    failures, state, and the analysed frames per second of station loops."""
     samples = CounterMetricFamily("edge_feed_samples", "Samples a feed delivered to the lesson.",
                                   labels=["feed"])
     failures = CounterMetricFamily("edge_feed_failures",
@@ -75,12 +76,16 @@ def _feed_metrics(feeds: dict[str, FeedCounters]) -> Iterator[Metric]:
                                    labels=["feed"])
     state = GaugeMetricFamily("edge_feed_state", "1 for the feed's current state.",
                               labels=["feed", "state"])
+    fps = GaugeMetricFamily("edge_feed_fps",
+                            "Frames analysed per second (station loops; 0 where not measured).",
+                            labels=["feed"])
     for feed, values in feeds.items():
         samples.add_metric([feed], float(values.samples))
         failures.add_metric([feed], float(values.failures))
         for name in FEED_STATES:
             state.add_metric([feed, name], float(values.state == name))
-    yield from (samples, failures, state)
+        fps.add_metric([feed], float(values.fps))
+    yield from (samples, failures, state, fps)
 
 
 def metrics_registry(live: LiveState) -> CollectorRegistry:

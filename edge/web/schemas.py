@@ -20,8 +20,8 @@ class Health(BaseModel):
     )
     feeds: dict[str, str] = Field(
         default_factory=dict,
-        description="Feed (audio, env:<sensor>, heart-rate, scene:<camera>) -> state: starting, "
-        "running, retrying or stopped.",
+        description="Feed (audio, env:<sensor>, heart-rate, scene:<camera>, station:<camera>) -> "
+        "state: starting, running, retrying or stopped.",
     )
 
 

@@ -8,7 +8,7 @@ count of students, never an identity. Track ids and band ids stay inside this pa
 
 from __future__ import annotations
 
-from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample
+from sensors.samples import AudioFeatures, EnvironmentSample, HeartRateSample, StationSample
 
 from edge.alerts import Alert
 from edge.config import EdgeConfig, ZonesConfig
@@ -34,14 +34,16 @@ class PEEngine:
 
     name = "pe"
 
-    def __init__(self, config: EdgeConfig, zones: ZonesConfig | None = None) -> None:
+    def __init__(self, config: EdgeConfig, zones: ZonesConfig | None = None,
+                 station_feed: bool = False) -> None:
         """``zones`` default to ``config.zones``; HRmax uses ``config.node.age`` (a replayed
-        scene's header age is put there by edge.lesson.replay)."""
+        scene's header age is put there by edge.lesson.replay). With ``station_feed`` the
+        station repetitions come from :meth:`on_stations` only (the daemon's station loop)."""
         zones = zones if zones is not None else config.zones
         self.cfg = config.pe
         floor = FloorMap(zones.floor.image, zones.floor.world_m) if zones.floor else None
         self.activity = ActivityClassifier(self.cfg, floor)
-        self.stations = StationCounters(zones.stations)
+        self.stations = StationCounters(zones.stations, fed=station_feed)
         self.falls = FallDetector(self.cfg.fall_max_s, zones.stations)
         self.hr = HeartRateMonitor(self.cfg, config.node.age)
         self.window = self._density()
@@ -74,6 +76,10 @@ class PEEngine:
         in_mvpa = sum(1 for c in codes.values() if c in MVPA)
         self._class_active = bool(codes) and in_mvpa >= self.cfg.mvpa_group_share * len(codes)
         self.activity.forget_absent(t)
+
+    def on_stations(self, sample: StationSample) -> None:
+        """Count repetitions on one frame of the station loop (edge.lesson.session.StationSink)."""
+        self.stations.on_stations(sample)
 
     def on_heart_rate(self, sample: HeartRateSample) -> None:
         """Account one heart-rate sample (contact loss counts as an alert only during activity)."""

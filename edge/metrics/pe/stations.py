@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sensors.samples import Frame, Person
+from sensors.samples import Frame, Person, StationSample
 
 from edge.config.zones import StationConfig
 from edge.geometry.plane import inside_polygon
@@ -44,18 +44,33 @@ class StationPose:
     """One station's person at full frame rate, top-down only (no overview model): each frame's
     crop follows the previous frame's landmarks (as BlazePose tracks); when they are lost the
     station's box is searched at every quarter turn (someone lying along the image's vertical
-    axis, or a camera mounted on its side)."""
+    axis, or a camera mounted on its side).
 
-    def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]]) -> None:
+    :param search_every_s: a station empty for this long is searched only this often (a search
+        runs the model three times); a person just lost is searched on every frame for this
+        long (a blurred frame mid-jump must not cost the next ones). 0 = every frame.
+    """
+
+    def __init__(self, refiner: Refiner, polygon: Sequence[Sequence[float]],
+                 search_every_s: float = 0.0) -> None:
         self.refiner = refiner
         self.box = _polygon_box(polygon)
+        self.search_every_s = search_every_s
         self._kp: np.ndarray | None = None
+        self._next_search = self._searching_until = float("-inf")
 
-    def update(self, image: np.ndarray) -> np.ndarray | None:
-        """COCO-17 keypoints (frame pixels) of the station's person, or None when nobody."""
-        person = self.refiner.refine(image, self._kp) if self._kp is not None else None
-        if person is None:
+    def update(self, image: np.ndarray, t: float = 0.0) -> np.ndarray | None:
+        """COCO-17 keypoints (frame pixels) of the station's person in the frame of time ``t``,
+        or None when nobody (or when an empty station is not due for a search yet)."""
+        person = None
+        if self._kp is not None:
+            person = self.refiner.refine(image, self._kp)
+            if person is None:  # just lost
+                self._searching_until = t + self.search_every_s
+        if person is None and (t <= self._searching_until or t >= self._next_search):
             person = self.refiner.find(image, self.box)
+            if person is None:
+                self._next_search = t + self.search_every_s
         self._kp = None if person is None else person.kp
         return self._kp
 
@@ -127,17 +142,25 @@ def station_refine_hook(
 
 
 class StationCounters:
-    """One repetition counter per station; counts per window and per lesson, never per student."""
+    """One repetition counter per station; counts per window and per lesson, never per student.
 
-    def __init__(self, stations: Mapping[str, StationConfig]) -> None:
+    :param fed: the stations' poses arrive from their own loop (:meth:`on_stations`, at the
+        station rate); the overview's people (:meth:`update`) then only say who stands in each
+        station, so no repetition is counted twice.
+    """
+
+    def __init__(self, stations: Mapping[str, StationConfig], fed: bool = False) -> None:
         self.stations = dict(stations)
+        self.fed = fed
         self._counters = {name: RepCounter(s.exercise) for name, s in self.stations.items()}
         self._occupant: dict[str, int | None] = {name: None for name in self.stations}
         self._window_start = {name: 0 for name in self.stations}
-        self._last_rep: dict[int, float] = {}
+        self._last_rep: dict[int, float] = {}  # by track (overview counting)
+        self._station_rep: dict[str, float] = {}  # by station (fed counting)
 
     def update(self, t: float, people: list[TrackedPerson], bodies: list[Body]) -> dict[str, int]:
-        """Feed one frame (``bodies`` aligned with ``people``); returns station -> its track."""
+        """Feed one overview frame (``bodies`` aligned with ``people``); returns station -> its
+        track. Counts the occupants' repetitions unless the counters are ``fed``."""
         occupants: dict[str, int] = {}
         hips = [b.hips for b in bodies]
         for name, station in self.stations.items():
@@ -145,18 +168,32 @@ class StationCounters:
             track = people[idx].track if idx is not None else None
             counter = self._counters[name]
             if track != self._occupant[name]:
-                counter.reset_person()
+                if not self.fed:
+                    counter.reset_person()
                 self._occupant[name] = track
             if idx is None:
                 continue
             occupants[name] = track
-            if counter.update(t, people[idx].kp):
+            if not self.fed and counter.update(t, people[idx].kp):
                 self._last_rep[track] = t
         return occupants
 
+    def on_stations(self, sample: StationSample) -> None:
+        """Count the repetitions of one station-loop frame (stations this lesson does not know,
+        e.g. drawn after it started, are left for the next one)."""
+        for name, kp in sample.poses.items():
+            counter = self._counters.get(name)
+            if counter is None or kp is None:  # a frame without the person keeps the phase
+                continue
+            if counter.update(sample.t, kp):
+                self._station_rep[name] = sample.t
+
     def last_rep(self, track: int) -> float | None:
         """Time of the last repetition counted for ``track`` (memory only), if any."""
-        return self._last_rep.get(track)
+        if not self.fed:
+            return self._last_rep.get(track)
+        times = [self._station_rep.get(n) for n, occ in self._occupant.items() if occ == track]
+        return max((x for x in times if x is not None), default=None)
 
     def live_counts(self) -> dict[str, int]:
         """Current lesson count per station (for the live page)."""
