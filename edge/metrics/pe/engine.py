@@ -95,10 +95,6 @@ class PEEngine:
         """Falls and HR episodes detected since the last call (edge.alerts.AlertSource)."""
         return self.falls.take_alerts() + self.hr.take_alerts()
 
-    def live_reps(self) -> dict[str, int]:
-        """Current lesson count per station, for the live page."""
-        return self.stations.live_counts()
-
     def close_window(self, start: float, end: float) -> EngineResult | None:
         """The window's aggregates; alerts are those first raised during the window."""
         metrics = self.window.result()

@@ -195,10 +195,6 @@ class StationCounters:
         times = [self._station_rep.get(n) for n, occ in self._occupant.items() if occ == track]
         return max((x for x in times if x is not None), default=None)
 
-    def live_counts(self) -> dict[str, int]:
-        """Current lesson count per station (for the live page)."""
-        return {name: c.count for name, c in self._counters.items()}
-
     def close_window(self) -> dict[str, Any]:
         """Repetitions per station since the previous window closed."""
         out = {}
