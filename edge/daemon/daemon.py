@@ -42,6 +42,7 @@ from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .memory import release_free_memory
+from .pose_model import SharedPose
 from .reload import plan_reload
 from .services import start_services, watch_services
 from .store_writer import StoreWriter
@@ -96,7 +97,7 @@ class Daemon:
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
-        self.analysis: AnalysisLoop | None = None
+        self.pose = SharedPose(self._perception)  # the inference loop's and the snapshot's
         suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
         self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
                               log_suppressed=suppressed)
@@ -179,7 +180,8 @@ class Daemon:
             self.tokens = ensure_tokens(self.config)
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
-                             snapshot_provider=self.snapshot, config_path=self.config_path,
+                             snapshot_provider=self.snapshot, snapshot_pose=self.pose,
+                             config_path=self.config_path,
                              on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
@@ -200,9 +202,8 @@ class Daemon:
                                         self.heartbeats, self.stop)
                 self._spawn(playback.name, playback.run)
         if self.lanes:
-            analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
+            analysis = AnalysisLoop(list(self.lanes.values()), self.pose, self.runner,
                                     self.live, self.heartbeats, self.stop)
-            self.analysis = analysis
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
@@ -336,9 +337,7 @@ class Daemon:
         log.info("zones saved; the running lesson uses them from its next frame")
 
     def _perception_zones(self, zones: ZonesConfig) -> None:
-        perception = self.analysis.perception if self.analysis is not None else None
-        if perception is not None:  # the pass plan follows the floor calibration at once
-            perception.set_zones(zones)
+        self.pose.set_zones(zones)  # the pass plan follows the floor calibration at once
 
     def _announce(self) -> None:
         web = self.config.web

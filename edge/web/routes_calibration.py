@@ -2,7 +2,8 @@
 
 The snapshot is the one image SPEC 3.1 lets leave the pipeline: made in memory per request with
 every face BlazeFace finds and every head the pose model finds (run on the snapshot itself, plus
-the heads the pipeline saw last) pixelated, checked again by the face model (a face still found
+the heads the pipeline saw last; the model is the pipeline's own when the daemon lends it, see
+edge/daemon/pose_model.py) pixelated, checked again by the face model (a face still found
 refuses the snapshot), sent with ``Cache-Control: no-store``, and never written anywhere.
 """
 
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from edge.config import ConfigError, ZonesConfig
 from edge.config.zones_file import save_zones
 from edge.perception.options import pose_options
+from edge.perception.pipeline import PoseDetector
 from models.pose import PoseOptions
 from models.runtime import ModelError, SessionOptions
 from models.snapshot_blur import UnblurredFace, blur_snapshot
@@ -43,12 +45,17 @@ calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(requi
 
 
 def blurred_jpeg(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
-                 pose: PoseOptions = PoseOptions(), quality: int = 85) -> bytes:
+                 pose: PoseOptions = PoseOptions(), quality: int = 85,
+                 pose_model: PoseDetector | None = None) -> bytes:
     """JPEG bytes of ``image_bgr`` with every face and head pixelated (in memory); HTTP 503
-    when a face survives the blurring or a model is missing: no snapshot rather than a face."""
+    when a face survives the blurring or a model is missing: no snapshot rather than a face.
+
+    :param pose_model: the pipeline's pose model to use; None: one of the snapshot's own with
+        ``pose`` options."""
+    find_people = pose_model.detect if pose_model is not None else None
     try:
         with _ONE_AT_A_TIME:
-            blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS)
+            blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS, find_people)
     except UnblurredFace as exc:
         raise HTTPException(503, f"snapshot refused: {exc}") from None
     except ModelError as exc:
@@ -83,7 +90,8 @@ def snapshot(request: Request, camera: str = Query(min_length=1, max_length=64))
         raise HTTPException(503, f"camera {camera!r} has no frame yet")
     image, people = frame if isinstance(frame, tuple) else (frame, None)
     pose = pose_options(request.app.state.config)
-    return Response(blurred_jpeg(image, people, pose), media_type="image/jpeg",
+    return Response(blurred_jpeg(image, people, pose, pose_model=request.app.state.snapshot_pose),
+                    media_type="image/jpeg",
                     headers={"Cache-Control": "no-store"})
 
 
