@@ -16,7 +16,7 @@ import onnxruntime as ort
 
 from sensors.samples import Person
 
-from .channel_padding import pad_stage_channels
+from .channel_padding import pad_stage_channels_apart
 from .paf_grouping import N_PARTS, Peaks, Skeleton, group_people
 from .runtime import SessionOptions, create_session
 
@@ -67,7 +67,7 @@ class OpenPoseNet:
         self.session: ort.InferenceSession = create_session(
             model, options, models_dir,
             warmup={"image:0": np.zeros((1, h, w, 3), dtype=np.float32)},
-            rewrite=pad_stage_channels,
+            rewrite=pad_stage_channels_apart,
         )
         self.input_name = self.session.get_inputs()[0].name
 

@@ -94,7 +94,7 @@ def create_session(
     """Load a model with the given threads and providers; run ``warmup`` inputs once if given.
 
     ``rewrite`` turns the model file into the serialised model to load (an equivalent graph
-    that runs faster, e.g. :func:`models.openpose.pad_stage_channels`).
+    that runs faster, e.g. :func:`models.channel_padding.pad_stage_channels_apart`).
 
     :raises ModelError: when the file is missing or onnxruntime cannot load it.
     """
