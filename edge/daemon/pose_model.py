@@ -1,11 +1,11 @@
 """The daemon's one pose model, shared by the inference loop and the technician snapshot.
 
 The pose network's working memory at the default 960x720 box is ~140 MB of onnxruntime arena
-(activations of a 960x544 pass for a 16:9 frame) on top of ~50 MB of weights. The snapshot used
+(activations of a 960x544 pass for a 16:9 frame) on top of ~20 MB of weights. The snapshot used
 to load a second estimator of its own (measured on the demo: +230 MB resident after the first
-snapshot, 821 MB in all); it borrows this one now. One pass runs at a time: two concurrent
-passes would each need their own activations in the arena, and the snapshot is a rare request
-that may wait for the frame being analysed (a few hundred ms).
+snapshot, 821 MB in all); it borrows this one now. One user at a time: two concurrent passes
+would each need their own activations in the arena, and the snapshot is a rare request that
+may wait for the frame being analysed (a few hundred ms), as frames wait for it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -50,11 +51,14 @@ class SharedPose:
             sample = perception.sample(frame)
             return sample, perception.stats.model_s - before
 
-    def detect(self, image: np.ndarray) -> list[Person]:
-        """The people the bottom-up model finds in ``image`` (no hooks, no stats): what the
-        snapshot's privacy step pixelates (:func:`models.snapshot_blur.blur_snapshot`)."""
+    @contextmanager
+    def borrow(self) -> Iterator[Callable[[np.ndarray], list[Person]]]:
+        """The bottom-up model's ``detect`` (no hooks, no stats) for one whole technician
+        snapshot (:func:`models.snapshot_blur.blur_snapshot`). Frames wait until the snapshot
+        is done, so its face passes and frame copies never add their memory to a frame's pose
+        pass (measured: +30 MB peak when they overlapped); a snapshot takes ~1 s."""
         with self._lock:
-            return self._loaded().detector.detect(image)
+            yield self._loaded().detector.detect
 
     def set_zones(self, zones: ZonesConfig) -> None:
         """Follow a new calibration (nothing to do before the model is loaded: it is built

@@ -10,14 +10,13 @@ from fastapi import FastAPI
 from edge import __version__
 from edge.config import EdgeConfig, ZonesConfig
 from edge.lesson.live import LessonControl, LiveState
-from edge.perception.pipeline import PoseDetector
 from edge.store import Store
 
 from .auth import Tokens, TokenSource
 from .guard import LoginThrottle, RequestGuard
 from .prom import metrics_registry, metrics_router
 from .routes_alerts import alerts_router
-from .routes_calibration import SnapshotProvider, calibration_router
+from .routes_calibration import SnapshotPose, SnapshotProvider, calibration_router
 from .routes_lessons import StoreReader, lessons_router
 from .routes_live import health_router, live_router
 from .routes_pages import assets_router, pages_router
@@ -32,7 +31,7 @@ def create_app(
     control: LessonControl | None,
     *,
     snapshot_provider: SnapshotProvider | None = None,
-    snapshot_pose: PoseDetector | None = None,
+    snapshot_pose: SnapshotPose | None = None,
     config_path: str | Path | None = None,
     on_zones_saved: Callable[[ZonesConfig], None] | None = None,
     tokens: Tokens | None = None,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -20,15 +21,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from edge.config import ConfigError, ZonesConfig
 from edge.config.zones_file import save_zones
 from edge.perception.options import pose_options
-from edge.perception.pipeline import PoseDetector
 from models.pose import PoseOptions
 from models.runtime import ModelError, SessionOptions
 from models.snapshot_blur import UnblurredFace, blur_snapshot
+from sensors.samples import Person
 
 from .auth import require_technician
 from .schemas import Problem
 
-__all__ = ["SnapshotProvider", "blurred_jpeg", "calibration_router"]
+__all__ = ["SnapshotPose", "SnapshotProvider", "blurred_jpeg", "calibration_router"]
 
 # camera id -> the camera's current frame (BGR), or (frame, people keypoints (17, 3) each);
 # raises KeyError for an unknown camera, returns None when the camera has no frame yet.
@@ -44,18 +45,30 @@ calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(requi
                                responses={401: {"model": Problem}, 403: {"model": Problem}})
 
 
+class SnapshotPose(Protocol):
+    """The pipeline's pose model lent to the snapshot (edge.daemon.pose_model.SharedPose)."""
+
+    def borrow(self) -> AbstractContextManager[Callable[[np.ndarray], list[Person]]]:
+        """Hold the model for one whole snapshot; yields its image -> people function."""
+        ...
+
+
 def blurred_jpeg(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
                  pose: PoseOptions = PoseOptions(), quality: int = 85,
-                 pose_model: PoseDetector | None = None) -> bytes:
+                 pose_model: SnapshotPose | None = None) -> bytes:
     """JPEG bytes of ``image_bgr`` with every face and head pixelated (in memory); HTTP 503
     when a face survives the blurring or a model is missing: no snapshot rather than a face.
 
     :param pose_model: the pipeline's pose model to use; None: one of the snapshot's own with
         ``pose`` options."""
-    find_people = pose_model.detect if pose_model is not None else None
     try:
         with _ONE_AT_A_TIME:
-            blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS, find_people)
+            if pose_model is None:
+                blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS)
+            else:
+                with pose_model.borrow() as find_people:
+                    blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS,
+                                            find_people)
     except UnblurredFace as exc:
         raise HTTPException(503, f"snapshot refused: {exc}") from None
     except ModelError as exc:
