@@ -79,7 +79,8 @@ def blur_snapshot(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = No
         left = faces.detect_faces(blurred, cover_heads=False)
         if not left:
             return blurred
-        blurred = blur_faces(blurred, left, margin=SNAPSHOT_MARGIN, blocks=SNAPSHOT_BLOCKS)
+        blurred = blur_faces(blurred, left, margin=SNAPSHOT_MARGIN, blocks=SNAPSHOT_BLOCKS,
+                             in_place=True)
     left = faces.detect_faces(blurred, cover_heads=False)
     if left:
         raise UnblurredFace(f"{len(left)} face(s) still found after blurring")

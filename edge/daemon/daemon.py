@@ -159,7 +159,8 @@ class Daemon:
         latest = lane.slot.latest() if lane is not None else None
         if lane is None or latest is None:
             return None
-        return latest.frame.image.copy(), list(lane.people)
+        # No copy: frames are never written to (the snapshot blurs a copy of its own).
+        return latest.frame.image, list(lane.people)
 
     # -- lifecycle -------------------------------------------------------------------------
 
