@@ -1,7 +1,8 @@
 """A load-time rewrite that makes OpenPose mobilenet_thin ~30 % faster with the same results.
 
-The committed model file is never changed (its sha256 stays the manifest's): the rewrite runs in
-memory when the session is created (``models.runtime.create_session(rewrite=...)``).
+The committed model file is never changed (its sha256 stays the manifest's): the rewrite runs
+when the session is created (``models.runtime.create_session(rewrite=...)``), into a temporary
+file that is removed once the model is loaded.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def pad_stage_channels(path: Path) -> bytes:
     return model.SerializeToString()
 
 
-def pad_stage_channels_apart(path: Path) -> bytes:
-    """:func:`pad_stage_channels` done by a child Python, which sends back the model bytes.
+def pad_stage_channels_apart(path: Path, out: Path) -> None:
+    """:func:`pad_stage_channels` done by a child Python, which writes the model to ``out``.
 
     The rewrite needs the ``onnx`` package, which stays resident once imported: in a
     long-running process its import and the parsed graph cost ~35 MB (of SPEC 10's 400) for a
@@ -113,14 +114,13 @@ def pad_stage_channels_apart(path: Path) -> bytes:
 
     :raises RuntimeError: with the child's last error line when the rewrite fails.
     """
-    done = subprocess.run([sys.executable, "-m", "models.channel_padding", str(path)],
+    done = subprocess.run([sys.executable, "-m", "models.channel_padding", str(path), str(out)],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True,
-                          check=False)
+                          text=True, check=False)
     if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        lines = done.stderr.strip().splitlines()
         raise RuntimeError(lines[-1] if lines else f"rewrite exited with {done.returncode}")
-    return done.stdout
 
 
-if __name__ == "__main__":  # the child of pad_stage_channels_apart: model path in, bytes out
-    sys.stdout.buffer.write(pad_stage_channels(Path(sys.argv[1])))
+if __name__ == "__main__":  # the child of pad_stage_channels_apart: model path in, model out
+    Path(sys.argv[2]).write_bytes(pad_stage_channels(Path(sys.argv[1])))

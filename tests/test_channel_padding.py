@@ -56,9 +56,10 @@ def test_other_graphs_are_left_as_they_are():
         assert a.name == b.name and a.raw_data == b.raw_data
 
 
-def test_the_child_process_rewrite_gives_the_same_model():
+def test_the_child_process_rewrite_gives_the_same_model(tmp_path):
     path = resolve_model("openpose_mobilenet_thin_stage4")
-    assert pad_stage_channels_apart(path) == pad_stage_channels(path)
+    pad_stage_channels_apart(path, tmp_path / "padded.onnx")
+    assert (tmp_path / "padded.onnx").read_bytes() == pad_stage_channels(path)
 
 
 def test_loading_the_pose_model_leaves_onnx_out_of_the_process(tmp_path):
