@@ -6,13 +6,14 @@ feeds, the web page's thread pool serving technician snapshots), so resident mem
 each thread that once did a large allocation. Two arenas are plenty for a process whose heavy
 lifting happens inside onnxruntime and OpenCV.
 
-Blocks of :data:`MMAP_THRESHOLD` and more (decoded frames, the pose network's input, the
-upsampled maps of its decoding: 5-20 MB each) are mapped on their own and handed back when
-freed. glibc's default threshold rises to the size of the largest block freed (up to 32 MB), after
-which such blocks came from the arenas and stayed there, spread over the threads' arenas: on the
-demo ~30 MB more before technician snapshots and ~50 MB more after them (CPU per pose pass the
-same within the noise). Freed heap is also handed back after one-off work (loading a model) and
-once a minute. All of this is a no-op where glibc is not the C library.
+Blocks of :data:`MMAP_THRESHOLD` and more (decoded frames, the pose network's input: ~6 MB
+each) are mapped on their own and handed back when freed. glibc's default threshold rises to the
+size of the largest block freed (up to 32 MB), after which such blocks came from the arenas and
+stayed there, spread over the threads' arenas: measured on the demo with 10 technician
+snapshots, 15 MB more resident before the snapshots and 6 MB more peak (24 and 51 MB before the
+pose decoding upsampled its maps two channels at a time); CPU per analysed frame the same within
+the noise. Freed heap is also handed back after one-off work (loading a model) and once a
+minute. All of this is a no-op where glibc is not the C library.
 """
 
 from __future__ import annotations
