@@ -170,11 +170,12 @@ def _uncovered_heads(heads: list[tuple[int, int, int]], faces: np.ndarray) -> np
 
 
 def blur_faces(image_bgr: np.ndarray, boxes: list[FaceBox], margin: float = 0.3,
-               blocks: int = 6) -> np.ndarray:
+               blocks: int = 6, in_place: bool = False) -> np.ndarray:
     """A copy of the image with every face box (grown by ``margin`` of its size on each side)
     pixelated to ``blocks`` x ``blocks`` cells and then smoothed, so no facial detail survives.
-    The input is not modified."""
-    out = image_bgr.copy()
+    The input is not modified, unless ``in_place`` (for a copy the caller made: one full frame
+    less in memory)."""
+    out = image_bgr if in_place else image_bgr.copy()
     h, w = out.shape[:2]
     for b in boxes:
         mx, my = margin * (b.x2 - b.x1), margin * (b.y2 - b.y1)

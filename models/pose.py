@@ -64,8 +64,7 @@ class PoseEstimator:
                  models_dir: Path | None = None):
         """:raises models.runtime.ModelError: when the model cannot be found or loaded."""
         self.options = options = options or PoseOptions()
-        self.net = OpenPoseNet(options.model, session_options, models_dir,
-                               warmup_size=(options.input_width, options.input_height))
+        self.net = OpenPoseNet(options.model, session_options, models_dir)
         self.last_timings: dict[str, float] = {}
         self.last_plan: list[Pass] = []
 

@@ -13,6 +13,11 @@ import numpy as np
 
 from sensors.errors import SourceError
 
+# One decoding thread per FFmpeg capture. FFmpeg's default (a thread per core, each holding a
+# picture in flight) cost ~11 MB more resident memory on the demo's 1768x994 video for the same
+# CPU; a camera here is decoded at a few frames per second (SPEC 10: <= 400 MB resident).
+FFMPEG_THREADS = (cv2.CAP_PROP_N_THREADS, 1)
+
 
 @cache
 def quiet_opencv() -> None:
@@ -42,6 +47,8 @@ def open_capture(
     :param params: OpenCV open parameters as flat (property, value) pairs, e.g. timeouts
     """
     quiet_opencv()
+    if api == cv2.CAP_FFMPEG:
+        params = [*FFMPEG_THREADS, *params]
     try:
         capture = cv2.VideoCapture(target, api, list(params))
     except cv2.error as error:  # OpenCV raises for some malformed targets instead of failing softly

@@ -8,8 +8,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from models.channel_padding import CHANNEL_BLOCK, pad_stage_channels
-from models.runtime import resolve_model
+from models.channel_padding import CHANNEL_BLOCK, pad_stage_channels, pad_stage_channels_apart
+from models.runtime import ModelError, resolve_model
 
 
 def session(model: str | bytes) -> ort.InferenceSession:
@@ -54,3 +54,28 @@ def test_other_graphs_are_left_as_they_are():
     assert [n.op_type for n in rewritten.graph.node] == [n.op_type for n in original.graph.node]
     for a, b in zip(original.graph.initializer, rewritten.graph.initializer):
         assert a.name == b.name and a.raw_data == b.raw_data
+
+
+def test_the_child_process_rewrite_gives_the_same_model(tmp_path):
+    path = resolve_model("openpose_mobilenet_thin_stage4")
+    pad_stage_channels_apart(path, tmp_path / "padded.onnx")
+    assert (tmp_path / "padded.onnx").read_bytes() == pad_stage_channels(path)
+
+
+def test_loading_the_pose_model_leaves_onnx_out_of_the_process(tmp_path):
+    """The onnx package (~35 MB resident with the parsed graph) is imported by the rewrite's
+    child only; a broken model file still fails with one clear ModelError."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from models.pose import PoseEstimator; PoseEstimator(); "
+            "print(sorted(m for m in sys.modules if m == 'onnx' or m.startswith('onnx.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    from models.openpose import OpenPoseNet
+
+    with pytest.raises(ModelError, match="cannot load model"):
+        OpenPoseNet(broken)

@@ -11,7 +11,7 @@ from conftest import shared_file
 from models.blazeface import FaceDetector
 from models.pose import PoseOptions
 from models.runtime import SessionOptions
-from models.snapshot_blur import CHECK_MIN_SCORE, UnblurredFace, _models, blur_snapshot
+from models.snapshot_blur import CHECK_MIN_SCORE, UnblurredFace, blur_snapshot, own_estimator
 
 ONE_THREAD = SessionOptions(intra_op_threads=1, inter_op_threads=1)
 CLASS_PHOTO = "media/coco/coco_val2017_000000002299.jpg"
@@ -36,7 +36,7 @@ def test_no_face_is_found_after_blurring_the_class_photo(photo, faces) -> None:
 
 def test_every_head_the_pose_model_finds_is_pixelated(photo) -> None:
     """Heads BlazeFace alone misses (small, turned) are covered through the pose keypoints."""
-    estimator, _ = _models(PoseOptions(), ONE_THREAD)
+    estimator = own_estimator(PoseOptions(), ONE_THREAD)
     people = estimator.detect(photo)
     assert len(people) >= 36
     blurred = blur_snapshot(photo, None, PoseOptions(), ONE_THREAD)

@@ -41,9 +41,9 @@ def _run(args: argparse.Namespace) -> int:
     # SIGHUP (systemctl reload) must never kill the daemon, not even while it starts.
     signal.signal(signal.SIGHUP, lambda *_: reload.set())
     config = config_from_args(args)
-    from edge.daemon.memory import limit_malloc_arenas
+    from edge.daemon.memory import configure_malloc
 
-    limit_malloc_arenas()  # before any thread starts: see edge/daemon/memory.py
+    configure_malloc()  # before any thread starts: see edge/daemon/memory.py
     # The daemon logs for the journal: syslog priorities, key=value fields, and repeating
     # errors rate-limited (the count of dropped lines is in /metrics).
     limiter = setup_logging(logging.DEBUG if getattr(args, "debug", False) else logging.INFO)

@@ -1,9 +1,10 @@
 """The one inference loop: runs the pose model on each camera's latest frame at its analyse_fps.
 
 One loop (one model, one onnxruntime session) serves every camera, taking the camera that is due
-next; a camera without a fresh frame is simply looked at again shortly. The model is loaded on
-first use, after the web page is already up. Frames never outlive this loop's iteration, except
-the latest one kept for the calibration snapshot.
+next; a camera without a fresh frame is simply looked at again shortly. The model
+(:class:`.pose_model.SharedPose`, which the calibration snapshot borrows) is loaded on first
+use, after the web page is already up. Frames never outlive this loop's iteration, except the
+latest one kept for the calibration snapshot.
 """
 
 from __future__ import annotations
@@ -11,18 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from edge.lesson.live import LiveState
-from edge.perception.pipeline import Perception
 
 from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner
-from .memory import release_free_memory
+from .pose_model import SharedPose
 from .ratelimit import RateLimitedLog
 
 __all__ = ["HEARTBEAT_NAME", "AnalysisLoop", "CameraLane"]
@@ -57,19 +56,17 @@ class CameraLane:
 class AnalysisLoop:
     """Pose estimation for ``lanes`` feeding ``runner`` until ``stop`` is set (run in a thread).
 
-    :param make_perception: builds the pose step (loads the model); called on first use.
+    :param pose: the pose step (loaded on first use).
     """
 
-    def __init__(self, lanes: list[CameraLane], make_perception: Callable[[], Perception],
-                 runner: LessonRunner, live: LiveState, heartbeats: Heartbeats,
-                 stop: threading.Event):
+    def __init__(self, lanes: list[CameraLane], pose: SharedPose, runner: LessonRunner,
+                 live: LiveState, heartbeats: Heartbeats, stop: threading.Event):
         self.lanes = lanes
-        self.make_perception = make_perception
+        self.pose = pose
         self.runner = runner
         self.live = live
         self.heartbeats = heartbeats
         self.stop = stop
-        self.perception: Perception | None = None
         self.errors = RateLimitedLog(log)
         self._next_rates = 0.0
 
@@ -96,14 +93,8 @@ class AnalysisLoop:
 
     def _analyse(self, lane: CameraLane, t: float, frame) -> None:
         try:
-            if self.perception is None:
-                started = time.monotonic()
-                self.perception = self.make_perception()
-                release_free_memory()  # what loading and rewriting the model parsed is garbage now
-                log.info("pose model loaded in %.1f s", time.monotonic() - started)
-            before = self.perception.stats.model_s
-            sample = self.perception.sample(frame)
-            lane.model_s += self.perception.stats.model_s - before
+            sample, model_s = self.pose.sample(frame)
+            lane.model_s += model_s
             lane.analysed += 1
             lane.people = [p.kp.copy() for p in sample.people]
             self.runner.feed(lane.camera_id, replace(sample, t=t))

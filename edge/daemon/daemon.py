@@ -48,6 +48,7 @@ from .frame_slot import FrameSlot
 from .heartbeat import Heartbeats
 from .lessons import LessonRunner, StreamSettings
 from .memory import release_free_memory
+from .pose_model import SharedPose
 from .reload import plan_reload
 from .services import start_services, watch_services
 from .stations import StationLoop
@@ -103,7 +104,7 @@ class Daemon:
         self.clock = DaemonClock()
         self.heartbeats = Heartbeats()
         self.stop = stop or threading.Event()
-        self.analysis: AnalysisLoop | None = None
+        self.pose = SharedPose(self._perception)  # the inference loop's and the snapshot's
         suppressed = (lambda: log_limiter.suppressed_total) if log_limiter is not None else None
         self.live = LiveState(config.node.mode, primary_camera=primary_camera(config),
                               log_suppressed=suppressed)
@@ -170,7 +171,8 @@ class Daemon:
         latest = lane.slot.latest() if lane is not None else None
         if lane is None or latest is None:
             return None
-        return latest.frame.image.copy(), list(lane.people)
+        # No copy: frames are never written to (the snapshot blurs a copy of its own).
+        return latest.frame.image, list(lane.people)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -191,7 +193,8 @@ class Daemon:
             self.tokens = ensure_tokens(self.config)
             # The app opens its own read connections on the store's file.
             app = create_app(self.config, self.live, store, self.runner,
-                             snapshot_provider=self.snapshot, config_path=self.config_path,
+                             snapshot_provider=self.snapshot, snapshot_pose=self.pose,
+                             config_path=self.config_path,
                              on_zones_saved=self._zones_saved)  # tokens: re-read on rotation
         self.writer.start()
         self.web = WebServer(app, self.config.web.host, self.config.web.port, self.heartbeats)
@@ -221,9 +224,8 @@ class Daemon:
             self.station_loops[camera_id] = loop
             self._spawn(loop.name, loop.run)
         if self.lanes:
-            analysis = AnalysisLoop(list(self.lanes.values()), self._perception, self.runner,
+            analysis = AnalysisLoop(list(self.lanes.values()), self.pose, self.runner,
                                     self.live, self.heartbeats, self.stop)
-            self.analysis = analysis
             self._spawn("inference", analysis.run)
         for feed in self.scenes.values():
             self._spawn(feed.name, feed.run)
@@ -365,9 +367,7 @@ class Daemon:
     def _perception_zones(self, zones: ZonesConfig) -> None:
         for loop in self.station_loops.values():  # they follow the stations at once
             loop.set_stations(zones.stations)
-        perception = self.analysis.perception if self.analysis is not None else None
-        if perception is not None:  # the pass plan follows the floor calibration at once
-            perception.set_zones(zones)
+        self.pose.set_zones(zones)  # the pass plan follows the floor calibration at once
 
     def _announce(self) -> None:
         web = self.config.web

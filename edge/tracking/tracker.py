@@ -20,11 +20,11 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from sensors.samples import KP, Person
 
 from edge.config.metrics import ClassroomConfig
+from edge.tracking.assignment import linear_sum_assignment
 from edge.tracking.people import TrackedPerson
 from edge.perception.features import matching_scales
 

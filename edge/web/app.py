@@ -16,7 +16,7 @@ from .auth import Tokens, TokenSource
 from .guard import LoginThrottle, RequestGuard
 from .prom import metrics_registry, metrics_router
 from .routes_alerts import alerts_router
-from .routes_calibration import SnapshotProvider, calibration_router
+from .routes_calibration import SnapshotPose, SnapshotProvider, calibration_router
 from .routes_lessons import StoreReader, lessons_router
 from .routes_live import health_router, live_router
 from .routes_pages import assets_router, pages_router
@@ -31,6 +31,7 @@ def create_app(
     control: LessonControl | None,
     *,
     snapshot_provider: SnapshotProvider | None = None,
+    snapshot_pose: SnapshotPose | None = None,
     config_path: str | Path | None = None,
     on_zones_saved: Callable[[ZonesConfig], None] | None = None,
     tokens: Tokens | None = None,
@@ -42,6 +43,8 @@ def create_app(
     :param store: the aggregate store; the app opens its own read connections on its file.
     :param control: starts/ends lessons for the page's buttons (None: those answer 503).
     :param snapshot_provider: camera id -> current BGR frame, for the calibration snapshot.
+    :param snapshot_pose: the pipeline's pose model, lent to the snapshot's privacy step (None:
+        the snapshot loads one of its own on first use).
     :param config_path: the TOML file calibrated zones are saved into.
     :param on_zones_saved: called with the new zones after they were saved.
     :param tokens: fixed access tokens; default: the config's, or the token file's in the
@@ -58,6 +61,7 @@ def create_app(
     state.store_reader = StoreReader(store.path) if store is not None else None
     state.control = control
     state.snapshot_provider = snapshot_provider
+    state.snapshot_pose = snapshot_pose
     state.config_path = Path(config_path) if config_path is not None else None
     state.on_zones_saved = on_zones_saved
     state.token_source = TokenSource(config, fixed=tokens)

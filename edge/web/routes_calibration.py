@@ -2,7 +2,8 @@
 
 The snapshot is the one image SPEC 3.1 lets leave the pipeline: made in memory per request with
 every face BlazeFace finds and every head the pose model finds (run on the snapshot itself, plus
-the heads the pipeline saw last) pixelated, checked again by the face model (a face still found
+the heads the pipeline saw last; the model is the pipeline's own when the daemon lends it, see
+edge/daemon/pose_model.py) pixelated, checked again by the face model (a face still found
 refuses the snapshot), sent with ``Cache-Control: no-store``, and never written anywhere.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -22,11 +24,12 @@ from edge.perception.options import pose_options
 from models.pose import PoseOptions
 from models.runtime import ModelError, SessionOptions
 from models.snapshot_blur import UnblurredFace, blur_snapshot
+from sensors.samples import Person
 
 from .auth import require_technician
 from .schemas import Problem
 
-__all__ = ["SnapshotProvider", "blurred_jpeg", "calibration_router"]
+__all__ = ["SnapshotPose", "SnapshotProvider", "blurred_jpeg", "calibration_router"]
 
 # camera id -> the camera's current frame (BGR), or (frame, people keypoints (17, 3) each);
 # raises KeyError for an unknown camera, returns None when the camera has no frame yet.
@@ -42,13 +45,30 @@ calibration_router = APIRouter(tags=["calibration"], dependencies=[Depends(requi
                                responses={401: {"model": Problem}, 403: {"model": Problem}})
 
 
+class SnapshotPose(Protocol):
+    """The pipeline's pose model lent to the snapshot (edge.daemon.pose_model.SharedPose)."""
+
+    def borrow(self) -> AbstractContextManager[Callable[[np.ndarray], list[Person]]]:
+        """Hold the model for one whole snapshot; yields its image -> people function."""
+        ...
+
+
 def blurred_jpeg(image_bgr: np.ndarray, people_kp: list[np.ndarray] | None = None,
-                 pose: PoseOptions = PoseOptions(), quality: int = 85) -> bytes:
+                 pose: PoseOptions = PoseOptions(), quality: int = 85,
+                 pose_model: SnapshotPose | None = None) -> bytes:
     """JPEG bytes of ``image_bgr`` with every face and head pixelated (in memory); HTTP 503
-    when a face survives the blurring or a model is missing: no snapshot rather than a face."""
+    when a face survives the blurring or a model is missing: no snapshot rather than a face.
+
+    :param pose_model: the pipeline's pose model to use; None: one of the snapshot's own with
+        ``pose`` options."""
     try:
         with _ONE_AT_A_TIME:
-            blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS)
+            if pose_model is None:
+                blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS)
+            else:
+                with pose_model.borrow() as find_people:
+                    blurred = blur_snapshot(image_bgr, people_kp, pose, _FACE_OPTIONS,
+                                            find_people)
     except UnblurredFace as exc:
         raise HTTPException(503, f"snapshot refused: {exc}") from None
     except ModelError as exc:
@@ -83,7 +103,8 @@ def snapshot(request: Request, camera: str = Query(min_length=1, max_length=64))
         raise HTTPException(503, f"camera {camera!r} has no frame yet")
     image, people = frame if isinstance(frame, tuple) else (frame, None)
     pose = pose_options(request.app.state.config)
-    return Response(blurred_jpeg(image, people, pose), media_type="image/jpeg",
+    return Response(blurred_jpeg(image, people, pose, pose_model=request.app.state.snapshot_pose),
+                    media_type="image/jpeg",
                     headers={"Cache-Control": "no-store"})
 
 
