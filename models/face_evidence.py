@@ -1,0 +1,107 @@
+"""Which faces are people the pose pass missed: a geometric rule, not a score cut.
+
+A seated student hidden by a desk and the student in front often shows only a face; BlazeFace
+full range finds it where the bottom-up pose network finds nothing. But faces away from any
+pose head are also hands, shoes and ties (measured on the shared COCO photos, scores 0.50-0.76),
+and a score cut chosen on a few images would be tuned to them. What tells them apart is where
+they lie and how large they are against the people already found:
+
+1. **Not on a detected body.** Hands, shoes and ties lie on a skeleton: a hand just beyond a
+   wrist (along the forearm), a shoe at an ankle, a tie on the torso. A face counts only when
+   its box holds no keypoint of a detected person, nor a hand point (the wrist moved on by a
+   third of the forearm), and its centre lies outside every torso (the shoulder-hip
+   quadrilateral). The face of a person already found holds their face keypoints and is skipped
+   by the same test. A keypoint hull or limb segments grown by a head size reject too much: in
+   a class photo a hidden child's face lies between the limbs of the children around it (the
+   ones found on the shared class photo are 0.7-0.9 head sizes from a neighbour's keypoint,
+   inside a neighbour's keypoint hull for a third of them).
+2. **The size of its neighbours' faces.** Faces found at detected people's heads give the
+   head size at that place in the image (perspective: heads shrink with distance, so only the
+   nearest ones count). A face counts only when its width is within :data:`SIZE_RATIO` of the
+   median of the :data:`NEIGHBOURS` nearest such faces; with no face at any detected head there
+   is no scale to compare with, and no face counts (a frame of faces alone is not trusted).
+3. **A confident face**: score >= :data:`MIN_FACE_SCORE`, above MediaPipe's own 0.6 operating
+   point for this model, since a face alone adds a person. Geometry does the sorting: with the
+   detector opened to 0.3 and 288-px tiles, rules 1-2 rejected 16 faces on bodies but let 26
+   detections of 0.30-0.68 through, most in crowds, one certainly false (on the astronaut
+   photo, one person); every face they let through at 0.7 or more was a real child.
+
+Accepted faces become people with only the face keypoints (COCO-17 nose, eyes, ears); every
+other keypoint is zero, which downstream means unknown.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sensors.samples import KP, Person
+
+from .blazeface_full import COCO_OF_LANDMARK, Face
+
+FACE_POINTS = [KP[n] for n in ("nose", "l_eye", "r_eye", "l_ear", "r_ear")]
+TORSO = [KP[n] for n in ("l_shoulder", "r_shoulder", "r_hip", "l_hip")]
+HAND_REACH = 1 / 3
+NEIGHBOURS = 3
+SIZE_RATIO = 1.5
+MIN_FACE_SCORE = 0.7
+
+
+def hand_points(kp: np.ndarray) -> np.ndarray:
+    """Where a person's hands are (N, 2): each found wrist moved on by a third of its forearm."""
+    hands = []
+    for elbow, wrist in ((KP["l_elbow"], KP["l_wrist"]), (KP["r_elbow"], KP["r_wrist"])):
+        if kp[elbow, 2] > 0 and kp[wrist, 2] > 0:
+            hands.append(kp[wrist, :2] + HAND_REACH * (kp[wrist, :2] - kp[elbow, :2]))
+    return np.array(hands, np.float32).reshape(-1, 2)
+
+
+def on_body(face: Face, kp: np.ndarray) -> bool:
+    """Whether ``face`` lies on a detected person's body: its box holds one of their keypoints
+    or hand points, or its centre is inside their torso (shoulders and hips, all four found)."""
+    points = np.concatenate([kp[kp[:, 2] > 0, :2], hand_points(kp)])
+    x1, y1, x2, y2 = face.box
+    inside = (points[:, 0] >= x1) & (points[:, 0] <= x2) & (points[:, 1] >= y1) & (points[:, 1] <= y2)
+    if inside.any():
+        return True
+    torso = kp[TORSO]
+    if (torso[:, 2] > 0).all():
+        quad = torso[:, :2].astype(np.float32)
+        centre = (float(face.centre[0]), float(face.centre[1]))
+        return cv2.pointPolygonTest(cv2.convexHull(quad), centre, False) >= 0
+    return False
+
+
+def face_person(face: Face) -> Person:
+    """A person with only the face keypoints of ``face`` (its score on each); the rest zero."""
+    kp = np.zeros((17, 3), np.float32)
+    for landmark, index in COCO_OF_LANDMARK.items():
+        kp[index] = (*face.landmarks[landmark], face.score)
+    return Person(kp, face.score)
+
+
+def hidden_people(faces: list[Face], people: list[Person]) -> list[Person]:
+    """People for the faces that pass the rule of this module: off every detected body, sized
+    like the faces at the nearest detected heads, confident."""
+    at_heads = [f for f in faces if any(holds_face_point(f, p.kp) for p in people)]
+    if not at_heads:
+        return []
+    centres = np.array([f.centre for f in at_heads])
+    widths = np.array([f.width for f in at_heads])
+    accepted = []
+    for face in faces:
+        if face.score < MIN_FACE_SCORE or any(on_body(face, p.kp) for p in people):
+            continue
+        nearest = np.argsort(np.hypot(*(centres - face.centre).T))[:NEIGHBOURS]
+        if 1 / SIZE_RATIO <= face.width / float(np.median(widths[nearest])) <= SIZE_RATIO:
+            accepted.append(face_person(face))
+    return accepted
+
+
+def holds_face_point(face: Face, kp: np.ndarray) -> bool:
+    """Whether a face box holds one of a person's face keypoints (it is that person's face)."""
+    head = kp[FACE_POINTS]
+    head = head[head[:, 2] > 0]
+    x1, y1, x2, y2 = face.box
+    return bool(((head[:, 0] >= x1) & (head[:, 0] <= x2)
+                 & (head[:, 1] >= y1) & (head[:, 1] <= y2)).any())
