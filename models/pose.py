@@ -67,7 +67,9 @@ def describe_plan(o: PoseOptions, width: int, height: int) -> str:
     line = describe(plan_for(o, width, height))
     if o.face_evidence:
         squares = face_tiles(width, height)
-        line += f"; faces {len(squares)} tiles of {squares[0][2]} px -> {FACE_INPUT}x{FACE_INPUT}"
+        plural = "s" if len(squares) > 1 else ""
+        line += (f"; faces {len(squares)} tile{plural} of {squares[0][2]} px -> "
+                 f"{FACE_INPUT}x{FACE_INPUT}")
     return line
 
 

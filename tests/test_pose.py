@@ -251,7 +251,8 @@ def test_detect_prints_the_pass_plan(capsys: pytest.CaptureFixture[str]) -> None
     assert EXPECTED[CLASS_PHOTO][0] <= int(count) <= EXPECTED[CLASS_PHOTO][1]
     assert rest.startswith("people in 500x302") and "3 passes" in rest
     assert out[-1] == ("pass plan: whole 500x302 at 1.92 -> 960x584; "
-                       "large 500x302 at 1.28 -> 640x392; large 500x302 at 0.85 -> 432x264")
+                       "large 500x302 at 1.28 -> 640x392; large 500x302 at 0.85 -> 432x264; "
+                       "faces 1 tile of 500 px -> 192x192")
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00"])
