@@ -140,6 +140,18 @@ def test_faces_lift_the_1080p_class_to_36_of_38() -> None:
     assert "faces 12 tiles of 576 px" in describe_plan(estimator(True).options, 1920, 1080)
 
 
+def test_face_evidence_follows_the_config_and_is_off_in_pe(tmp_path) -> None:
+    from edge.config import load_config
+    from edge.perception.options import pose_options
+
+    path = tmp_path / "edge.toml"
+    path.write_text("[pose]\nface_evidence = false\n")
+    assert pose_options(load_config(path, env={})).face_evidence is False
+    path.write_text("")
+    assert pose_options(load_config(path, env={})).face_evidence is True
+    assert pose_options(load_config(path, env={}), mode="pe").face_evidence is False
+
+
 @pytest.mark.parametrize("relative", ["media/skimage_astronaut.png",
                                       "media/coco/coco_val2017_000000000785.jpg"])
 def test_no_face_person_where_everyone_is_found(relative: str) -> None:

@@ -277,6 +277,7 @@ def test_detect_missing_file(capsys: pytest.CaptureFixture[str], tmp_path) -> No
     ("min_shoulder_px = 0", "greater than or equal to 4"),
     ("tiles = 17", "less than or equal to 16"),
     ("zoom = true", "unknown key"),
+    ("face_evidence = 1", "valid boolean"),
 ])
 def test_pose_keys_are_validated(tmp_path, line: str, problem: str) -> None:
     from edge.config import ConfigError, load_config
