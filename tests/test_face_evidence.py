@@ -127,6 +127,22 @@ def test_a_face_only_person_is_tracked_but_unknown_for_head_and_hands() -> None:
     assert len(confirmed[-1]) == 1  # counts as a present student
 
 
+def test_the_classroom_engine_counts_a_face_only_student_but_judges_no_head_or_hand() -> None:
+    from edge.config.metrics import ClassroomConfig
+    from edge.metrics.classroom.engine import ClassroomEngine
+    from edge.tracking.people import TrackedPerson
+
+    engine = ClassroomEngine(ClassroomConfig())
+    whole, face = student(100), face_person(face_at(200, 60))
+    for i in range(20):
+        engine.on_people(i * 0.5, [TrackedPerson(1, whole.kp), TrackedPerson(2, face.kp)],
+                         (640, 480))
+    result = engine.close_window(0.0, 10.0)
+    assert result.n == 2  # both present
+    # Head up judged on the whole student alone: the face-only one is unknown, not "down".
+    assert result.metrics["head_up_rate"] == pytest.approx(1.0)
+
+
 def test_faces_lift_the_1080p_class_to_36_of_38() -> None:
     """The class photo filling a 1920x1080 frame: the pose pass alone finds 32 of the 38
     children; the faces of hidden ones bring it to >= 36, each inside the photo."""
