@@ -2,8 +2,8 @@
 
 A seated student hidden by a desk and the student in front often shows only a face; BlazeFace
 full range finds it where the bottom-up pose network finds nothing. But faces away from any
-pose head are also hands, shoes and ties (measured on the shared COCO photos, scores 0.50-0.76),
-and a score cut chosen on a few images would be tuned to them. What tells them apart is where
+pose head are also hands, shoes and ties (seen on the shared COCO photos in an earlier probe,
+scores 0.50-0.76), and a score cut chosen on a few images would be tuned to them. What tells them apart is where
 they lie and how large they are against the people already found:
 
 1. **Not on a detected body.** Hands, shoes and ties lie on a skeleton: a hand just beyond a
