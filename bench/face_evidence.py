@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from models.blazeface_full import FullRangeFaces
-from models.face_evidence import hidden_people, holds_face_point, on_body
+from models.face_evidence import Bodies, at_a_head, hidden_people, on_body
 from models.pose import PoseEstimator, PoseOptions
 from models.runtime import SessionOptions
 
@@ -65,12 +65,12 @@ def main() -> None:
         people = estimator.detect(image)
         found = faces.detect(image)
         added = hidden_people(found, people)
-        heads = [any(holds_face_point(f, p.kp) for p in people) for f in found]
-        bodies = sum(not head and any(on_body(f, p.kp) for p in people)
-                     for f, head in zip(found, heads))
+        bodies = Bodies.of(people)
+        heads = [at_a_head(f, bodies) for f in found]
         at_heads = sum(heads)
+        on_bodies = sum(not head and on_body(f, bodies) for f, head in zip(found, heads))
         print(f"{name:<16} {len(people):>4} {len(people) + len(added):>6} {len(found):>5} "
-              f"{at_heads:>8} {bodies:>9}")
+              f"{at_heads:>8} {on_bodies:>9}")
     gt = json.loads((KEYPOINT_SET / "annotations/person_keypoints_val2017.json").read_text())
     added_total = 0
     for image in gt["images"]:

@@ -32,6 +32,8 @@ other keypoint is zero, which downstream means unknown.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -47,6 +49,30 @@ SIZE_RATIO = 1.5
 MIN_FACE_SCORE = 0.7
 
 
+@dataclass(frozen=True)
+class Bodies:
+    """The detected people of a frame as the rule needs them, computed once per frame:
+    ``points`` (N, 2) every found keypoint and hand point, ``heads`` (M, 2) every found face
+    keypoint, ``torsos`` the convex hull of each person's shoulders and hips (all four found)."""
+
+    points: np.ndarray
+    heads: np.ndarray
+    torsos: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, people: list[Person]) -> Bodies:
+        """The bodies of ``people``."""
+        points, heads, torsos = [np.zeros((0, 2), np.float32)], [np.zeros((0, 2), np.float32)], []
+        for p in people:
+            kp = p.kp
+            points += [kp[kp[:, 2] > 0, :2], hand_points(kp)]
+            face = kp[FACE_POINTS]
+            heads.append(face[face[:, 2] > 0, :2])
+            if (kp[TORSO, 2] > 0).all():
+                torsos.append(cv2.convexHull(kp[TORSO, :2].astype(np.float32)))
+        return cls(np.concatenate(points), np.concatenate(heads), tuple(torsos))
+
+
 def hand_points(kp: np.ndarray) -> np.ndarray:
     """Where a person's hands are (N, 2): each found wrist moved on by a third of its forearm."""
     hands = []
@@ -56,20 +82,24 @@ def hand_points(kp: np.ndarray) -> np.ndarray:
     return np.array(hands, np.float32).reshape(-1, 2)
 
 
-def on_body(face: Face, kp: np.ndarray) -> bool:
-    """Whether ``face`` lies on a detected person's body: its box holds one of their keypoints
-    or hand points, or its centre is inside their torso (shoulders and hips, all four found)."""
-    points = np.concatenate([kp[kp[:, 2] > 0, :2], hand_points(kp)])
+def _in_box(face: Face, points: np.ndarray) -> bool:
     x1, y1, x2, y2 = face.box
-    inside = (points[:, 0] >= x1) & (points[:, 0] <= x2) & (points[:, 1] >= y1) & (points[:, 1] <= y2)
-    if inside.any():
+    return bool(((points[:, 0] >= x1) & (points[:, 0] <= x2)
+                 & (points[:, 1] >= y1) & (points[:, 1] <= y2)).any())
+
+
+def on_body(face: Face, bodies: Bodies) -> bool:
+    """Whether ``face`` lies on a detected person's body: its box holds a keypoint or hand
+    point of anyone, or its centre is inside someone's torso."""
+    if _in_box(face, bodies.points):
         return True
-    torso = kp[TORSO]
-    if (torso[:, 2] > 0).all():
-        quad = torso[:, :2].astype(np.float32)
-        centre = (float(face.centre[0]), float(face.centre[1]))
-        return cv2.pointPolygonTest(cv2.convexHull(quad), centre, False) >= 0
-    return False
+    centre = (float(face.centre[0]), float(face.centre[1]))
+    return any(cv2.pointPolygonTest(hull, centre, False) >= 0 for hull in bodies.torsos)
+
+
+def at_a_head(face: Face, bodies: Bodies) -> bool:
+    """Whether a face box holds a detected person's face keypoint (it is that person's face)."""
+    return _in_box(face, bodies.heads)
 
 
 def face_person(face: Face) -> Person:
@@ -83,25 +113,17 @@ def face_person(face: Face) -> Person:
 def hidden_people(faces: list[Face], people: list[Person]) -> list[Person]:
     """People for the faces that pass the rule of this module: off every detected body, sized
     like the faces at the nearest detected heads, confident."""
-    at_heads = [f for f in faces if any(holds_face_point(f, p.kp) for p in people)]
+    bodies = Bodies.of(people)
+    at_heads = [f for f in faces if at_a_head(f, bodies)]
     if not at_heads:
         return []
     centres = np.array([f.centre for f in at_heads])
     widths = np.array([f.width for f in at_heads])
     accepted = []
     for face in faces:
-        if face.score < MIN_FACE_SCORE or any(on_body(face, p.kp) for p in people):
+        if face.score < MIN_FACE_SCORE or on_body(face, bodies):
             continue
         nearest = np.argsort(np.hypot(*(centres - face.centre).T))[:NEIGHBOURS]
         if 1 / SIZE_RATIO <= face.width / float(np.median(widths[nearest])) <= SIZE_RATIO:
             accepted.append(face_person(face))
     return accepted
-
-
-def holds_face_point(face: Face, kp: np.ndarray) -> bool:
-    """Whether a face box holds one of a person's face keypoints (it is that person's face)."""
-    head = kp[FACE_POINTS]
-    head = head[head[:, 2] > 0]
-    x1, y1, x2, y2 = face.box
-    return bool(((head[:, 0] >= x1) & (head[:, 0] <= x2)
-                 & (head[:, 1] >= y1) & (head[:, 1] <= y2)).any())

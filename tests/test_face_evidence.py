@@ -13,7 +13,7 @@ from conftest import shared_file
 from edge.perception.features import body_scales, head_states, raised_arms
 from edge.tracking.tracker import Tracker
 from models.blazeface_full import Face, FullRangeFaces, anchors, face_tiles
-from models.face_evidence import face_person, hidden_people, on_body
+from models.face_evidence import Bodies, face_person, hidden_people, on_body
 from models.pose import PoseEstimator, PoseOptions, describe_plan
 from models.runtime import SessionOptions
 from sensors.samples import KP, Person
@@ -96,7 +96,8 @@ def test_rule_accepts_a_face_between_bodies_and_rejects_faces_on_them() -> None:
     # and the students' own faces: all on a detected body.
     hand, shoe, tie = face_at(150, 275), face_at(135, 430), face_at(300, 200)
     for face in (hand, shoe, tie, *OWN_FACES):
-        assert any(on_body(face, p.kp) for p in ROW)
+        assert on_body(face, Bodies.of(ROW))
+    assert not on_body(between, Bodies.of(ROW))
     assert hidden_people(OWN_FACES + [hand, shoe, tie], ROW) == []
 
 
