@@ -1,6 +1,7 @@
 """COCO keypoint OKS AP of the pose pipeline on the shared COCO val2017 subset (pycocotools).
 
 Usage: .venv/bin/python bench/coco_ap.py [--model NAME] [--width W --height H] [--threads T]
+       [--no-face-evidence]
 
 Runs `PoseEstimator.detect` (the same pass plan and decoding as `edge detect` and the daemon)
 on every image of ../shared/media/coco-keypoints/val2017 (79 images, 68 labelled people in 32)
@@ -76,17 +77,21 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=defaults.input_height)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--coco", type=Path, default=COCO_DIR)
+    parser.add_argument("--no-face-evidence", action="store_true",
+                        help="without the face pass (pose.face_evidence = false)")
     args = parser.parse_args()
     if not (args.coco / ANNOTATIONS).is_file():
         raise SystemExit(f"needs {args.coco / ANNOTATIONS}")
-    options = PoseOptions(model=args.model, input_width=args.width, input_height=args.height)
+    options = PoseOptions(model=args.model, input_width=args.width, input_height=args.height,
+                          face_evidence=not args.no_face_evidence)
     estimator = PoseEstimator(options, SessionOptions(intra_op_threads=args.threads))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     results, model_ms, ids = detections(estimator, args.coco)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     stats = oks_stats(results, args.coco, ids)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
-          f"model {args.model}, box {args.width}x{args.height}, {args.threads} thread(s)")
+          f"model {args.model}, box {args.width}x{args.height}, {args.threads} thread(s), "
+          f"face evidence {'off' if args.no_face_evidence else 'on'}")
     print(f"{len(ids)} images, {len(results)} people found; CPU {cpu:.1f} s, wall {wall:.1f} s, "
           f"model {model_ms / len(ids):.0f} ms/image")
     print("  ".join(f"{k} {v:.3f}" for k, v in stats.items()))

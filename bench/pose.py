@@ -20,8 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.pass_plan import describe
-from models.pose import PoseEstimator, PoseOptions
+from models.pose import PoseEstimator, PoseOptions, describe_plan
 from models.runtime import SessionOptions
 
 CLASS_PHOTO = Path(__file__).resolve().parents[1].parent / "shared/media/coco/coco_val2017_000000002299.jpg"
@@ -73,7 +72,8 @@ def main() -> None:
         estimator.detect(image)  # first call per shape pays onnxruntime's shape setup
         cpu, wall, model, count = measure(estimator, image, args.repeat)
         print(f"{name:<14} {count:>6} {model:>9.1f} {cpu:>8.1f} {wall:>8.1f} "
-              f"{(cpu - model) / model:>8.1%}  {describe(estimator.last_plan)}")
+              f"{(cpu - model) / model:>8.1%}  "
+              f"{describe_plan(estimator.options, image.shape[1], image.shape[0])}")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -65,17 +65,19 @@ def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def weighted_nms(boxes: np.ndarray, threshold: float = 0.3) -> np.ndarray:
     """MediaPipe's weighted NMS: each cluster of overlapping boxes becomes their score-weighted
-    mean (steadier than keeping only the best anchor), with the best score."""
+    mean (steadier than keeping only the best anchor), with the best score. Rows are
+    (x1, y1, x2, y2, score, ...): columns after the score (landmarks) are averaged too."""
     order = boxes[np.argsort(-boxes[:, 4])]
     merged = []
     while len(order):
         overlap = iou(order[0], order) > threshold
         cluster = order[overlap]
         weights = cluster[:, 4:5]
-        coords = (cluster[:, :4] * weights).sum(axis=0) / weights.sum()
-        merged.append(np.append(coords, cluster[0, 4]))
+        row = (cluster * weights).sum(axis=0) / weights.sum()
+        row[4] = cluster[0, 4]
+        merged.append(row)
         order = order[~overlap]
-    return np.array(merged, dtype=np.float32).reshape(-1, 5)
+    return np.array(merged, dtype=np.float32).reshape(-1, boxes.shape[1])
 
 
 def tiles(width: int, height: int, side: int, overlap: float) -> list[tuple[int, int, int]]:

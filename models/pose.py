@@ -15,8 +15,11 @@ import numpy as np
 
 from sensors.samples import Person
 
+from .blazeface_full import INPUT_SIZE as FACE_INPUT
+from .blazeface_full import FullRangeFaces, face_tiles
+from .face_evidence import hidden_people
 from .openpose import Letterbox, OpenPoseNet, decode, scaled_tensor
-from .pass_plan import COARSE_MIN_PERSON_SCORE, BackRow, Pass, plan_passes
+from .pass_plan import COARSE_MIN_PERSON_SCORE, BackRow, Pass, describe, plan_passes
 from .runtime import SessionOptions
 from .tiling import merge_people
 
@@ -36,6 +39,8 @@ class PoseOptions:
     :param min_shoulder_px: input pixels a calibrated back row's shoulders need before a
         zoomed back-row pass is added (automatic plan only).
     :param back_row: the calibrated back row (from the floor calibration), if any.
+    :param face_evidence: add people for faces off every detected body
+        (:mod:`models.face_evidence`).
     """
 
     model: str = "openpose_mobilenet_thin_stage4"
@@ -48,12 +53,24 @@ class PoseOptions:
     max_upscale: float = 2.0
     min_shoulder_px: float = 24.0
     back_row: BackRow | None = None
+    face_evidence: bool = True
 
 
 def plan_for(o: PoseOptions, width: int, height: int) -> list[Pass]:
     """The pass plan (:func:`models.pass_plan.plan_passes`) of options ``o`` for a frame size."""
     return plan_passes(width, height, o.input_width, o.input_height, o.tiles, o.tile_overlap,
                        o.max_upscale, o.min_shoulder_px, o.back_row)
+
+
+def describe_plan(o: PoseOptions, width: int, height: int) -> str:
+    """The pass plan of options ``o`` for a frame size in one line, with the face tiles."""
+    line = describe(plan_for(o, width, height))
+    if o.face_evidence:
+        squares = face_tiles(width, height)
+        plural = "s" if len(squares) > 1 else ""
+        line += (f"; faces {len(squares)} tile{plural} of {squares[0][2]} px -> "
+                 f"{FACE_INPUT}x{FACE_INPUT}")
+    return line
 
 
 class PoseEstimator:
@@ -65,6 +82,8 @@ class PoseEstimator:
         """:raises models.runtime.ModelError: when the model cannot be found or loaded."""
         self.options = options = options or PoseOptions()
         self.net = OpenPoseNet(options.model, session_options, models_dir)
+        self.faces = (FullRangeFaces(session_options or SessionOptions(), models_dir)
+                      if options.face_evidence else None)
         self.last_timings: dict[str, float] = {}
         self.last_plan: list[Pass] = []
 
@@ -76,7 +95,7 @@ class PoseEstimator:
         """Every person in ``image`` (BGR uint8 HxWx3), keypoints in its pixel coordinates.
 
         Runs the passes of :meth:`plan` (see :mod:`models.pass_plan`), then keeps one
-        detection per person.
+        detection per person; with ``face_evidence``, adds the people only a face shows.
         """
         o = self.options
         h, w = image.shape[:2]
@@ -107,6 +126,13 @@ class PoseEstimator:
         t4 = time.perf_counter()
         people = merge_people(found, scales) if len(plan) > 1 else found
         ms["decode"] += time.perf_counter() - t4
+        if self.faces is not None:
+            t5, c5 = time.perf_counter(), time.thread_time()
+            people = people + hidden_people(self.faces.detect(image), people)
+            ms["faces"] = time.perf_counter() - t5
+            ms["faces_cpu"] = time.thread_time() - c5
+            ms["model"] += self.faces.last_model_s
+            ms["model_cpu"] += self.faces.last_model_cpu_s
         ms["total"] = time.perf_counter() - start
         self.last_timings = {k: round(v * 1000, 2) for k, v in ms.items()}
         self.last_timings["passes"] = len(plan)

@@ -78,7 +78,8 @@ def test_bench_prints_a_line_per_model(capsys: pytest.CaptureFixture) -> None:
     assert main(["models", "bench", "--runs", "3", "--threads", "1", "--frame", "1920x1440"]) == 0
     plan, *lines = capsys.readouterr().out.strip().splitlines()
     # The technician sees the pose pass plan the pose models are timed at.
-    assert plan == "pose pass plan for 1920x1440: whole 1920x1440 at 0.50 -> 960x720"
+    assert plan == ("pose pass plan for 1920x1440: whole 1920x1440 at 0.50 -> 960x720; "
+                    "faces 12 tiles of 576 px -> 192x192")
     assert sorted(line.split()[0] for line in lines) == sorted(MANIFEST)
     for line in lines:
         fields = line.split()

@@ -251,7 +251,8 @@ def test_detect_prints_the_pass_plan(capsys: pytest.CaptureFixture[str]) -> None
     assert EXPECTED[CLASS_PHOTO][0] <= int(count) <= EXPECTED[CLASS_PHOTO][1]
     assert rest.startswith("people in 500x302") and "3 passes" in rest
     assert out[-1] == ("pass plan: whole 500x302 at 1.92 -> 960x584; "
-                       "large 500x302 at 1.28 -> 640x392; large 500x302 at 0.85 -> 432x264")
+                       "large 500x302 at 1.28 -> 640x392; large 500x302 at 0.85 -> 432x264; "
+                       "faces 1 tile of 500 px -> 192x192")
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00"])
@@ -276,6 +277,7 @@ def test_detect_missing_file(capsys: pytest.CaptureFixture[str], tmp_path) -> No
     ("min_shoulder_px = 0", "greater than or equal to 4"),
     ("tiles = 17", "less than or equal to 16"),
     ("zoom = true", "unknown key"),
+    ("face_evidence = 1", "valid boolean"),
 ])
 def test_pose_keys_are_validated(tmp_path, line: str, problem: str) -> None:
     from edge.config import ConfigError, load_config

@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from edge.perception.options import pose_options, session_options
-from models.pass_plan import describe
-from models.pose import PoseEstimator
+from models.pose import PoseEstimator, describe_plan
 from models.runtime import ModelError
 from sensors import images
 from sensors.errors import SourceError
@@ -68,17 +67,19 @@ def _detect(args: argparse.Namespace) -> int:
             "plan": [{"label": p.label, "x": p.x, "y": p.y, "w": p.w, "h": p.h,
                       "scale": round(p.scale, 4), "input": list(p.input_size)}
                      for p in estimator.last_plan],
+            "face_tiles": len(estimator.faces.regions(w, h)) if estimator.faces else 0,
         }))
     else:
         _print_people(people, w, h, estimator.last_timings)
-        print(f"pass plan: {describe(estimator.last_plan)}")
+        print(f"pass plan: {describe_plan(estimator.options, w, h)}")
     if args.draw and not cv2.imwrite(args.draw, draw_people(image, people)):
         raise CliError(f"{args.draw}: cannot write the overlay", EXIT_FAILURE)
     return EXIT_OK
 
 
 def _print_people(people: list[Person], w: int, h: int, ms: dict[str, float]) -> None:
-    print(f"{len(people)} people in {w}x{h} ({ms.get('total', 0):.0f} ms, "
+    faces = f", {ms['faces']:.0f} ms of it faces" if "faces" in ms else ""
+    print(f"{len(people)} people in {w}x{h} ({ms.get('total', 0):.0f} ms{faces}, "
           f"{ms.get('passes', 1)} passes)")
     for i, p in enumerate(people, 1):
         pts = " ".join(f"{x:.0f},{y:.0f}" if s > 0 else "-" for x, y, s in p.kp)

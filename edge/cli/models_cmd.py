@@ -7,8 +7,7 @@ from pathlib import Path
 
 from edge.perception.options import pose_options
 from models.catalog import bench, rows, verify
-from models.pass_plan import describe
-from models.pose import plan_for
+from models.pose import describe_plan, plan_for
 from models.runtime import ModelError, SessionOptions
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, add_config_argument, config_from_args
@@ -93,7 +92,8 @@ def _bench(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     runtime = cfg.runtime
     plan = plan_for(pose_options(cfg), *args.frame)
-    print(f"pose pass plan for {args.frame[0]}x{args.frame[1]}: {describe(plan)}")
+    print(f"pose pass plan for {args.frame[0]}x{args.frame[1]}: "
+          f"{describe_plan(pose_options(cfg), *args.frame)}")
     options = SessionOptions(
         intra_op_threads=args.threads or runtime.intra_op_threads,
         inter_op_threads=runtime.inter_op_threads,

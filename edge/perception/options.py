@@ -42,6 +42,7 @@ def pose_options(cfg: EdgeConfig, zones: ZonesConfig | None = None,
         tile_overlap=p.tile_overlap, min_person_score=p.min_person_score, min_parts=p.min_parts,
         max_upscale=p.max_upscale, min_shoulder_px=p.min_shoulder_px,
         back_row=back_row(zones if zones is not None else cfg.zones),
+        face_evidence=p.face_evidence and not pe,
     )
 
 
