@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -58,34 +59,42 @@ def test_broker_restart_during_drain_every_aggregate_once(tmp_path, broker, hub_
     hub.stop()
 
 
-def test_publisher_sigkill_before_puback_duplicates_absorbed(tmp_path, broker, hub_store):
+def test_publisher_sigkill_before_confirmation_duplicates_absorbed(tmp_path, broker, hub_store):
+    """Rows the broker took but the edge never saw confirmed go out again after a SIGKILL; the
+    hub stores each once and counts the copies."""
     db = make_store(tmp_path / "edge.db", rows=200)
     config = tmp_path / "edge.toml"
     config.write_text('[node]\ndistrict = "d1"\nschool = "s1"\nroom = "r101"\nid = "n1"\n'
                       '[mqtt]\nmax_inflight = 20\n')
-    hub = HubRunner(*hub_store, broker.url).start()
+    HubRunner(*hub_store, broker.url).start().stop()  # a persistent session the broker queues for
     cmd = [EDGE, "sync", "drain", "--db", str(db), "--broker", broker.url, "--timeout", "30",
            "--config", str(config)]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for(lambda: len(outbox_seqs(db, unsent_only=True)) < 150, what="first PUBACKs")
-    # Freeze the broker: the publisher's next PUBLISHes sit in the socket unanswered, then the
-    # publisher dies before any PUBACK. The broker still reads and delivers them afterwards.
-    broker.pause()
-    time.sleep(0.5)
+    # With the hub away no receipt comes: PUBACKed rows stay undelivered at the edge. (Racing a
+    # running hub to a kill mid-drain was flaky: a fast drain may finish before the kill.)
+    wait_for(lambda: _broker_acked(db) >= 20, what="first PUBACKs")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
-    broker.resume()
-    unsent_after_kill = outbox_seqs(db, unsent_only=True)
-    wait_for(lambda: len(hub.ids()) > 200 - len(unsent_after_kill), what="in-flight rows at hub")
-    # These rows reached the hub but are still unsent in the outbox: they go out again.
-    assert len(hub.ids()) > 200 - len(unsent_after_kill)
+    assert len(outbox_seqs(db, unsent_only=True)) == 200
+    hub = HubRunner(*hub_store, broker.url).start()
+    wait_for(lambda: len(hub.ids()) >= 20, what="queued rows at the hub")
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second.stderr
     wait_for(lambda: len(hub.ids()) >= 200, what="hub to receive all 200")
     time.sleep(0.3)
     assert hub.ids() == expected_ids(range(1, 201), db)
     assert hub.hub.counters["duplicates"] >= 1
+    assert outbox_seqs(db, unsent_only=True) == []
     hub.stop()
+
+
+def _broker_acked(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT count(*) FROM outbox WHERE broker_acked_at IS NOT NULL"
+                            ).fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_broker_delivery_mode_hub_offline_persistent_session(tmp_path, broker, hub_store):
